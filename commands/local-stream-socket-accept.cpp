@@ -1,0 +1,13 @@
+// local-stream-socket-accept: placeholder until the applet lands; refuses to run.
+#include "applet.hpp"
+#include "diagnostics.hpp"
+
+namespace toolkit::applets {
+
+namespace {
+std::unique_ptr<Step> plan(Invocation&) { throw Failure(exit_failure, "", "not implemented yet"); }
+} // namespace
+
+extern const AppletInfo local_stream_socket_accept{{"local-stream-socket-accept", "NEXT-PROG [ARGS...]", "Not implemented yet.", {}}, plan};
+
+} // namespace toolkit::applets

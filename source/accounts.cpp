@@ -1,0 +1,205 @@
+// Account look-ups, and the passwd/group parser for builds without NSS.
+#include "accounts.hpp"
+
+#include "diagnostics.hpp"
+#include "fd.hpp"
+#include "numbers.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <fcntl.h>
+#include <unistd.h>
+
+#ifndef TOOLKIT_FILES_ACCOUNTS
+#include <grp.h>
+#include <pwd.h>
+#endif
+
+namespace toolkit {
+
+namespace {
+
+constexpr std::uint64_t max_id = 4294967294u; // (uid_t)-1 means "unchanged" to the kernel
+
+std::vector<std::string_view> split(std::string_view text, char separator) {
+    std::vector<std::string_view> fields;
+    for (;;) {
+        std::size_t at = text.find(separator);
+        fields.push_back(text.substr(0, at));
+        if (at == std::string_view::npos) return fields;
+        text.remove_prefix(at + 1);
+    }
+}
+
+std::optional<std::uint32_t> read_id(std::string_view text) {
+    if (text.empty() || text.size() > 10) return std::nullopt;
+    std::uint64_t value = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (value > max_id) return std::nullopt;
+    return static_cast<std::uint32_t>(value);
+}
+
+// The whole file, or nullopt (errno set) when it cannot be read.
+std::optional<std::string> read_file(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return std::nullopt;
+    std::string content;
+    char buffer[8192];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return std::nullopt;
+        if (n == 0) return content;
+        content.append(buffer, static_cast<std::size_t>(n));
+    }
+}
+
+template <typename Entry, typename Parse, typename Visit>
+void for_each_line(const std::string& path, Parse parse, Visit visit) {
+    auto content = read_file(path);
+    if (!content) throw system_error(path, errno);
+    std::string_view rest = *content;
+    while (!rest.empty()) {
+        std::size_t end = rest.find('\n');
+        std::string_view line = rest.substr(0, end);
+        rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
+        if (std::optional<Entry> entry = parse(line))
+            if (visit(*entry)) return;
+    }
+}
+
+#ifdef TOOLKIT_FILES_ACCOUNTS
+const std::string passwd_path = "/etc/passwd";
+const std::string group_path = "/etc/group";
+#endif
+
+} // namespace
+
+std::optional<Account> parse_passwd_line(std::string_view line) {
+    if (line.empty() || line[0] == '#' || line[0] == '+' || line[0] == '-') return std::nullopt;
+    auto fields = split(line, ':');
+    if (fields.size() != 7 || fields[0].empty()) return std::nullopt;
+    auto uid = read_id(fields[2]);
+    auto gid = read_id(fields[3]);
+    if (!uid || !gid) return std::nullopt;
+    return Account{std::string(fields[0]), *uid, *gid};
+}
+
+std::optional<GroupEntry> parse_group_line(std::string_view line) {
+    if (line.empty() || line[0] == '#' || line[0] == '+' || line[0] == '-') return std::nullopt;
+    auto fields = split(line, ':');
+    if (fields.size() != 4 || fields[0].empty()) return std::nullopt;
+    auto gid = read_id(fields[2]);
+    if (!gid) return std::nullopt;
+    GroupEntry entry{std::string(fields[0]), *gid, {}};
+    if (!fields[3].empty())
+        for (std::string_view member : split(fields[3], ','))
+            if (!member.empty()) entry.members.emplace_back(member);
+    return entry;
+}
+
+std::optional<Account> find_account_in(const std::string& passwd_file, std::string_view name) {
+    std::optional<Account> found;
+    for_each_line<Account>(passwd_file, parse_passwd_line, [&](Account& account) {
+        if (account.name != name) return false;
+        found = std::move(account);
+        return true;
+    });
+    return found;
+}
+
+std::optional<GroupEntry> find_group_in(const std::string& group_file, std::string_view name) {
+    std::optional<GroupEntry> found;
+    for_each_line<GroupEntry>(group_file, parse_group_line, [&](GroupEntry& group) {
+        if (group.name != name) return false;
+        found = std::move(group);
+        return true;
+    });
+    return found;
+}
+
+std::vector<gid_t> account_groups_in(const std::string& group_file, std::string_view name, gid_t gid) {
+    std::vector<gid_t> groups{gid};
+    for_each_line<GroupEntry>(group_file, parse_group_line, [&](GroupEntry& group) {
+        bool member = std::find(group.members.begin(), group.members.end(), name) != group.members.end();
+        if (member && std::find(groups.begin(), groups.end(), group.gid) == groups.end())
+            groups.push_back(group.gid);
+        return false;
+    });
+    return groups;
+}
+
+#ifdef TOOLKIT_FILES_ACCOUNTS
+
+Account find_account(std::string_view name) {
+    auto account = find_account_in(passwd_path, name);
+    if (!account) throw lookup_error(std::string(name), "no such account in " + passwd_path);
+    return *account;
+}
+
+gid_t find_group(std::string_view name) {
+    auto group = find_group_in(group_path, name);
+    if (!group) throw lookup_error(std::string(name), "no such group in " + group_path);
+    return group->gid;
+}
+
+std::vector<gid_t> account_groups(std::string_view name, gid_t gid) {
+    return account_groups_in(group_path, name, gid);
+}
+
+#else
+
+Account find_account(std::string_view name) {
+    std::string key(name);
+    errno = 0;
+    const struct passwd* entry = ::getpwnam(key.c_str());
+    if (!entry) {
+        if (errno != 0 && errno != ENOENT && errno != ESRCH)
+            throw system_error(key, errno);
+        throw lookup_error(key, "no such account");
+    }
+    return Account{entry->pw_name, entry->pw_uid, entry->pw_gid};
+}
+
+gid_t find_group(std::string_view name) {
+    std::string key(name);
+    errno = 0;
+    const struct group* entry = ::getgrnam(key.c_str());
+    if (!entry) {
+        if (errno != 0 && errno != ENOENT && errno != ESRCH)
+            throw system_error(key, errno);
+        throw lookup_error(key, "no such group");
+    }
+    return entry->gr_gid;
+}
+
+std::vector<gid_t> account_groups(std::string_view name, gid_t gid) {
+    std::string key(name);
+    std::vector<gid_t> groups(32);
+    for (;;) {
+        int count = static_cast<int>(groups.size());
+        if (::getgrouplist(key.c_str(), gid, groups.data(), &count) >= 0) {
+            groups.resize(static_cast<std::size_t>(count));
+            break;
+        }
+        if (static_cast<std::size_t>(count) <= groups.size()) count = static_cast<int>(groups.size() * 2);
+        groups.resize(static_cast<std::size_t>(count));
+    }
+    // getgrouplist puts GID somewhere in the list; we want it first and once.
+    groups.erase(std::remove(groups.begin(), groups.end(), gid), groups.end());
+    groups.insert(groups.begin(), gid);
+    return groups;
+}
+
+#endif
+
+gid_t find_group_or_number(std::string_view text) {
+    if (!text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos)
+        return static_cast<gid_t>(parse_number(text, text, 0, max_id));
+    return find_group(text);
+}
+
+} // namespace toolkit

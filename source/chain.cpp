@@ -1,0 +1,66 @@
+// Planning and running a chain of in-process links ended by one execve.
+#include "chain.hpp"
+
+#include "diagnostics.hpp"
+#include "exec.hpp"
+#include "registry.hpp"
+
+#include <sys/prctl.h>
+#include <unistd.h>
+
+namespace toolkit {
+
+void Chain::plan(const AppletInfo& first, std::span<char* const> args) {
+    const AppletInfo* applet = &first;
+    for (;;) {
+        set_program_name(applet->syntax.name);
+        Invocation invocation(applet->syntax, args);
+        links_.push_back(Link{applet, applet->plan(invocation)});
+        args = args.subspan(invocation.next_program());
+        std::string_view next = args[0];
+        const AppletInfo* next_applet =
+            next.find('/') == std::string_view::npos ? find_applet(next) : nullptr;
+        if (!next_applet) break;
+        applet = next_applet;
+    }
+    program_path_ = find_program(args[0], environment.get("PATH"));
+    program_argv_ = args.data();
+}
+
+void Chain::enter(const Link& link) {
+    set_program_name(link.applet->syntax.name);
+    // The kernel keeps 15 characters; the process list then shows which link is running.
+    std::string name(link.applet->syntax.name.substr(0, 15));
+    ::prctl(PR_SET_NAME, name.c_str(), 0, 0, 0);
+}
+
+void Chain::run() { run_from(0); }
+
+void Chain::run_from(std::size_t index) {
+    for (position_ = index; position_ < links_.size(); ++position_) {
+        enter(links_[position_]);
+        links_[position_].step->run(*this);
+    }
+    exec_program(program_path_, program_argv_, environment.envp());
+}
+
+void Chain::run_rest_in_child() {
+    forget_failure_actions();
+    try {
+        run_from(position_ + 1);
+    } catch (const Failure& failure) {
+        report_fatal(failure);
+        ::_exit(failure.status());
+    } catch (...) {
+        report("FATAL", "", "unexpected internal error");
+        ::_exit(exit_failure);
+    }
+}
+
+void Chain::run_failure_actions() {
+    auto actions = std::move(undo_);
+    undo_.clear();
+    for (auto it = actions.rbegin(); it != actions.rend(); ++it) (*it)();
+}
+
+} // namespace toolkit

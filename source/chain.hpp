@@ -1,0 +1,59 @@
+// The chain: plan every in-process link first, then run them and exec the program at its end.
+#pragma once
+
+#include "applet.hpp"
+#include "environment.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace toolkit {
+
+class Chain {
+  public:
+    explicit Chain(char* const* initial_environment) : environment(initial_environment) {}
+
+    // Plan the links that start with APPLET at ARGS[0] and go on for as long as
+    // the next program is a bare applet name; then find the program that ends
+    // the chain. Nothing is changed yet: any error stops the chain here.
+    void plan(const AppletInfo& applet, std::span<char* const> args);
+
+    // Run every link in order, then execve the final program.
+    [[noreturn]] void run();
+
+    // For a link that forks (accept): in the child, run the links after the
+    // current one and exec. A failure is reported and ends the child with
+    // _exit; it never unwinds into the parent's code.
+    [[noreturn]] void run_rest_in_child();
+
+    // True when no in-process link follows the one running now.
+    bool at_last_link() const { return position_ + 1 >= links_.size(); }
+    const std::string& program_path() const { return program_path_; }
+    char* const* program_argv() const { return program_argv_; }
+
+    // Something to undo if the chain fails before the final execve
+    // (a socket node we created, say). A forked child forgets them.
+    void on_failure(std::function<void()> undo) { undo_.push_back(std::move(undo)); }
+    void forget_failure_actions() { undo_.clear(); }
+    void run_failure_actions();
+
+    PendingEnvironment environment;
+
+  private:
+    struct Link {
+        const AppletInfo* applet;
+        std::unique_ptr<Step> step;
+    };
+    void enter(const Link& link);
+    [[noreturn]] void run_from(std::size_t index);
+
+    std::vector<Link> links_;
+    std::size_t position_ = 0;
+    std::string program_path_;
+    char* const* program_argv_ = nullptr;
+    std::vector<std::function<void()>> undo_;
+};
+
+} // namespace toolkit

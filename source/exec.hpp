@@ -1,0 +1,22 @@
+// Finding and starting the next program: execvp's search without its surprises.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace toolkit {
+
+// The search path used when PATH is unset: confstr(_CS_PATH), never ".".
+std::string default_search_path();
+
+// Where NAME would be executed from: NAME itself when it contains '/',
+// otherwise the first executable NAME in PATH_VARIABLE (null: the default).
+// Throws exit 127 when nothing is found, 126 when only something that cannot
+// be executed is (a directory, no execute permission).
+std::string find_program(std::string_view name, const char* path_variable);
+
+// execve, and a failure with the status it means: 127 when the file is gone,
+// 126 otherwise (there is no /bin/sh fallback for files without "#!").
+[[noreturn]] void exec_program(const std::string& path, char* const* argv, char* const* envp);
+
+} // namespace toolkit

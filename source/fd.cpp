@@ -1,0 +1,43 @@
+// Descriptor helpers; every failure names the descriptor.
+#include "fd.hpp"
+
+#include "diagnostics.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <string>
+#include <unistd.h>
+
+namespace toolkit {
+
+namespace {
+std::string descriptor(int fd) { return "descriptor " + std::to_string(fd); }
+} // namespace
+
+void UniqueFd::reset(int fd) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+}
+
+bool fd_is_open(int fd) { return ::fcntl(fd, F_GETFD) >= 0 || errno != EBADF; }
+
+void set_close_on_exec(int fd, bool on) {
+    int flags = ::fcntl(fd, F_GETFD);
+    if (flags < 0) throw system_error(descriptor(fd), errno);
+    int wanted = on ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC);
+    if (wanted != flags && ::fcntl(fd, F_SETFD, wanted) < 0) throw system_error(descriptor(fd), errno);
+}
+
+void fd_move(int to, int from, bool copy) {
+    if (to == from) {
+        set_close_on_exec(to, false);
+        return;
+    }
+    // dup2 alone would also report a closed FROM, but only after closing TO.
+    if (::fcntl(from, F_GETFD) < 0) throw system_error(descriptor(from), errno);
+    while (::dup2(from, to) < 0)
+        if (errno != EINTR) throw system_error(descriptor(to), errno);
+    if (!copy) ::close(from);
+}
+
+} // namespace toolkit

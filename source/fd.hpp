@@ -1,0 +1,40 @@
+// File descriptors: an owning handle and the move/copy helpers chain-loaders need.
+#pragma once
+
+#include <utility>
+
+namespace toolkit {
+
+class UniqueFd {
+  public:
+    UniqueFd() = default;
+    explicit UniqueFd(int fd) : fd_(fd) {}
+    UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+    UniqueFd& operator=(UniqueFd&& other) noexcept {
+        reset(other.release());
+        return *this;
+    }
+    UniqueFd(const UniqueFd&) = delete;
+    UniqueFd& operator=(const UniqueFd&) = delete;
+    ~UniqueFd() { reset(); }
+
+    int get() const { return fd_; }
+    explicit operator bool() const { return fd_ >= 0; }
+    int release() { return std::exchange(fd_, -1); }
+    void reset(int fd = -1);
+
+  private:
+    int fd_ = -1;
+};
+
+bool fd_is_open(int fd);
+
+// Make FROM available as TO for the next program: TO is inheritable afterwards.
+// With COPY, FROM stays open; otherwise it is closed. TO == FROM keeps the
+// descriptor and only clears its close-on-exec flag. Throws naming the
+// descriptor that was not open or could not be duplicated.
+void fd_move(int to, int from, bool copy = false);
+
+void set_close_on_exec(int fd, bool on);
+
+} // namespace toolkit

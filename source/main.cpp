@@ -1,0 +1,146 @@
+// Dispatch on the invoked name, the multiplexer's own options, and the one
+// place where a fatal error is printed and turned into an exit status.
+#include "chain.hpp"
+#include "diagnostics.hpp"
+#include "registry.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace toolkit {
+namespace {
+
+constexpr std::string_view multiplexer_usage =
+    "Usage: toolkit APPLET [ARGS...]\n"
+    "       toolkit --list | --help | --version | --install [-s] DIRECTORY\n"
+    "Run APPLET; or, when invoked under an applet's name, run that applet.\n"
+    "\n"
+    "  --list          print the applet names, one per line\n"
+    "  --help          print this help\n"
+    "  --version       print the version\n"
+    "  --install DIR   make a hard link (with -s, a symbolic link) to toolkit\n"
+    "                  in DIR for every applet; existing files that are not\n"
+    "                  already links to toolkit are left alone\n"
+    "\nApplets:\n";
+
+std::string applet_list() {
+    std::string list;
+    for (const AppletInfo* applet : all_applets()) list.append(applet->syntax.name).append("\n");
+    return list;
+}
+
+std::string self_path() {
+    char buffer[4096];
+    ssize_t n = ::readlink("/proc/self/exe", buffer, sizeof buffer - 1);
+    if (n < 0) throw system_error("/proc/self/exe", errno);
+    return std::string(buffer, static_cast<std::size_t>(n));
+}
+
+bool same_file(const struct stat& a, const struct stat& b) {
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+Failure unknown_applet(std::string_view name) {
+    std::string detail = "unknown applet";
+    std::string_view near = nearest_applet(name);
+    if (!near.empty()) detail.append(" (did you mean ").append(near).append("?)");
+    return Failure(exit_not_found, std::string(name), detail);
+}
+
+[[noreturn]] void run_applet(const AppletInfo& applet, std::span<char* const> args) {
+    Chain chain(environ);
+    try {
+        chain.plan(applet, args);
+        chain.run();
+    } catch (...) {
+        chain.run_failure_actions();
+        throw;
+    }
+}
+
+int install_links(std::string_view directory, bool symbolic) {
+    std::string self = self_path();
+    struct stat self_stat;
+    if (::stat(self.c_str(), &self_stat) < 0) throw system_error(self, errno);
+    int status = exit_success;
+    std::string done;
+    for (const AppletInfo* applet : all_applets()) {
+        std::string target = std::string(directory) + "/" + std::string(applet->syntax.name);
+        struct stat existing;
+        if (::lstat(target.c_str(), &existing) == 0) {
+            struct stat resolved;
+            bool ours = ::stat(target.c_str(), &resolved) == 0 && same_file(resolved, self_stat);
+            if (ours) {
+                done.append("toolkit: kept ").append(target).append("\n");
+            } else {
+                error(target, "exists and is not a link to toolkit; left alone");
+                status = exit_failure;
+            }
+            continue;
+        }
+        int rc = symbolic ? ::symlink(self.c_str(), target.c_str()) : ::link(self.c_str(), target.c_str());
+        if (rc < 0) {
+            error(target, std::strerror(errno));
+            status = exit_failure;
+            continue;
+        }
+        done.append("toolkit: ").append(symbolic ? "symlinked " : "linked ").append(target).append("\n");
+    }
+    write_all(STDOUT_FILENO, done);
+    return status;
+}
+
+int multiplexer(int argc, char** argv) {
+    if (argc < 2) {
+        write_all(STDERR_FILENO, std::string(multiplexer_usage) + applet_list());
+        return exit_usage;
+    }
+    std::string_view first = argv[1];
+    if (first == "--list") return write_all(STDOUT_FILENO, applet_list()), exit_success;
+    if (first == "--help" || first == "--usage" || first == "-?")
+        return write_all(STDOUT_FILENO, std::string(multiplexer_usage) + applet_list()), exit_success;
+    if (first == "--version")
+        return write_all(STDOUT_FILENO, "toolkit " TOOLKIT_VERSION "\n"), exit_success;
+    if (first == "--install") {
+        bool symbolic = argc > 2 && std::string_view(argv[2]) == "-s";
+        int directory = symbolic ? 3 : 2;
+        if (argc != directory + 1) throw usage_error("--install", "needs one DIRECTORY (and -s first for symbolic links)");
+        return install_links(argv[directory], symbolic);
+    }
+    if (first.starts_with("-")) throw usage_error(std::string(first), "unknown option");
+    const AppletInfo* applet = find_applet(first);
+    if (!applet) throw unknown_applet(first);
+    run_applet(*applet, std::span<char* const>(argv + 1, static_cast<std::size_t>(argc - 1)));
+}
+
+int dispatch(int argc, char** argv) {
+    std::string_view invoked = argc > 0 && argv[0] ? argv[0] : "toolkit";
+    if (auto slash = invoked.rfind('/'); slash != std::string_view::npos) invoked.remove_prefix(slash + 1);
+    if (const AppletInfo* applet = find_applet(invoked))
+        run_applet(*applet, std::span<char* const>(argv, static_cast<std::size_t>(argc)));
+    if (invoked.starts_with("toolkit")) return multiplexer(argc, argv);
+    throw unknown_applet(invoked);
+}
+
+} // namespace
+} // namespace toolkit
+
+int main(int argc, char** argv) {
+    using namespace toolkit;
+    try {
+        return dispatch(argc, argv);
+    } catch (const Failure& failure) {
+        report_fatal(failure);
+        return failure.status();
+    } catch (const EarlyExit& early) {
+        return early.status;
+    } catch (const std::bad_alloc&) {
+        report("FATAL", "", "out of memory");
+        return exit_failure;
+    }
+}
