@@ -1,0 +1,87 @@
+"""Shared helpers for the end-to-end tests: run the real toolkit binary, under
+an applet's name (a symlink) and as `toolkit APPLET`, and observe what the end
+of the chain saw."""
+
+import atexit
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+TOOLKIT = os.path.abspath(os.environ.get("TOOLKIT", "build/toolkit"))
+SOURCE_DIR = os.environ.get("TOOLKIT_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+STATIC = os.environ.get("TOOLKIT_STATIC") == "1"
+
+# Exit statuses documented in every manual page.
+USAGE, FAILURE, CANNOT_RUN, NOT_FOUND = 100, 111, 126, 127
+
+_link_dir = tempfile.mkdtemp(prefix="toolkit-links-")
+atexit.register(shutil.rmtree, _link_dir, ignore_errors=True)
+
+
+def applet_link(name):
+    """A symlink called NAME pointing at the binary (made once per test run)."""
+    path = os.path.join(_link_dir, name)
+    if not os.path.lexists(path):
+        os.symlink(TOOLKIT, path)
+    return path
+
+
+def forms(applet):
+    """Both ways of invoking APPLET: (label, argv prefix)."""
+    return [("symlink", [applet_link(applet)]), ("multicall", [TOOLKIT, applet])]
+
+
+def run(argv, *, env=None, input=None, timeout=20, pass_fds=(), cwd=None, extra_env=None, **kwargs):
+    """Run ARGV and return the CompletedProcess (stdout/stderr as text)."""
+    if env is None:
+        env = dict(os.environ)
+    if extra_env:
+        env = dict(env, **extra_env)
+    return subprocess.run(argv, env=env, input=input, timeout=timeout, pass_fds=pass_fds,
+                          cwd=cwd, capture_output=True, text=True, **kwargs)
+
+
+def which(program):
+    path = shutil.which(program)
+    if path is None:
+        raise unittest.SkipTest(f"{program} is not installed")
+    return path
+
+
+PYTHON = sys.executable
+
+
+def probe(code):
+    """argv of a small Python program, for the end of a chain."""
+    return [PYTHON, "-c", code]
+
+
+class ToolkitTestCase(unittest.TestCase):
+    """assertions shared by the command tests"""
+
+    def assertExit(self, result, status, msg=None):
+        self.assertEqual(result.returncode, status,
+                         msg or f"exit {result.returncode}, wanted {status}\nstdout: {result.stdout!r}\nstderr: {result.stderr!r}")
+
+    def assertFatal(self, result, applet, status, *fragments):
+        """Exit STATUS and exactly one stderr line 'APPLET: FATAL: ...' holding every fragment."""
+        self.assertExit(result, status)
+        lines = result.stderr.splitlines()
+        self.assertEqual(len(lines), 1, f"wanted one line on stderr, got {result.stderr!r}")
+        self.assertTrue(lines[0].startswith(f"{applet}: FATAL: "), lines[0])
+        for fragment in fragments:
+            self.assertIn(fragment, lines[0])
+
+    def assertClean(self, result, stdout=None):
+        """Exit 0, nothing on stderr, and stdout as given."""
+        self.assertExit(result, 0)
+        self.assertEqual(result.stderr, "")
+        if stdout is not None:
+            self.assertEqual(result.stdout, stdout)
+
+
+def main():
+    unittest.main(verbosity=2)
