@@ -147,12 +147,18 @@ class Accounts(TempDirTestCase):
                       TOOLKIT, "setuidgid", "nobody", "/bin/true"])
         self.assertClean(result, "")
         with open(log) as f:
-            calls = [line.split("(", 1)[0].split()[-1] for line in f.read().splitlines()]
+            lines = f.read().splitlines()
+        calls = [line.split("(", 1)[0].split()[-1] for line in lines]
         self.assertEqual(calls[0], "execve")
-        self.assertEqual(calls[1:4], ["setgroups", "setgid", "setuid"], calls)
+        self.assertEqual(calls[1:4], ["setgroups", "setgid", "setuid"], lines)
+        self.assertIn(f"setgroups(1, [{NOBODY.pw_gid}])", lines[1])
+        self.assertIn(f"setuid({NOBODY.pw_uid})", lines[3])
         self.assertEqual(calls[-1], "execve")
-        # After dropping root it tried to get it back (and could not).
-        self.assertGreater(len(calls), 5, calls)
+        # After dropping root, and before the execve, it tried to get root back and could not.
+        attempts = lines[4:-1]
+        self.assertTrue(attempts, lines)
+        for line in attempts:
+            self.assertRegex(line, r"^\S*\s*set(res|e)?uid\(.*\b0\b.*= -1 EPERM", lines)
 
 
 class SupplementaryGroups(TempDirTestCase):
