@@ -8,7 +8,7 @@ import stat
 import subprocess
 import tempfile
 
-from harness import FAILURE, NOT_FOUND, TOOLKIT, USAGE, ToolkitTestCase, forms, main, run
+from harness import CANNOT_RUN, FAILURE, NOT_FOUND, TOOLKIT, USAGE, ToolkitTestCase, forms, main, run
 
 BUILD_DIR = os.environ.get("TOOLKIT_BUILD_DIR", os.path.dirname(TOOLKIT))
 
@@ -147,6 +147,25 @@ class Dispatch(ToolkitTestCase):
             with self.subTest(form=label):
                 result = run(argv + ["1", "1", "setuidgid", "--bogus", "nobody", "true"])
                 self.assertFatal(result, "setuidgid", USAGE, "bogus")
+
+
+class ChainStatuses(ToolkitTestCase):
+    """The statuses about the next program, through the multiplexer."""
+
+    def test_next_program_not_found_is_127(self):
+        result = run([TOOLKIT, "fdmove", "1", "1", "no-such-program-anywhere"])
+        self.assertEqual(result.stderr, "fdmove: FATAL: no-such-program-anywhere: not found in PATH\n")
+        self.assertFatal(result, "fdmove", NOT_FOUND)
+
+    def test_next_program_not_executable_is_126(self):
+        with tempfile.TemporaryDirectory() as directory:
+            result = run([TOOLKIT, "setuidgid", "0:0", "fdmove", "1", "1", directory])
+        self.assertFatal(result, "fdmove", CANNOT_RUN, directory, "Is a directory")
+
+    def test_status_of_the_final_program_is_passed_on(self):
+        result = run([TOOLKIT, "fdmove", "1", "1", "sh", "-c", "exit 42"])
+        self.assertExit(result, 42)
+        self.assertEqual((result.stdout, result.stderr), ("", ""))
 
 
 class Install(ToolkitTestCase):
