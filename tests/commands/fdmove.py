@@ -112,6 +112,14 @@ class Moving(FdTestCase):
                 result = run(self.with_open(fdmove + ["0", "3", "cat"], fd3="alpha"), input="ignored\n")
                 self.assertClean(result, "alpha\n")
 
+    def test_environment_is_passed_on_unchanged(self):
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "B": "2", "A": "1", "ODD": "x=y\nz", "E": ""}
+        direct = run(["env", "-0"], env=env)
+        for label, fdmove in forms("fdmove"):
+            with self.subTest(form=label):
+                chained = run(fdmove + ["1", "1", "fdmove", "-c", "2", "2", "env", "-0"], env=env)
+                self.assertClean(chained, direct.stdout)
+
     def test_c_numbers(self):
         for to, actual in (("010", 8), ("0x9", 9), ("0XA", 10), ("00", 0), ("0", 0)):
             with self.subTest(to=to):

@@ -351,6 +351,22 @@ class NextProgram(TempDirTestCase):
         self.assertFatal(result, "setuidgid", NOT_FOUND, "/nonexistent/prog")
         self.assertEqual(result.stdout, "")
 
+    @needs_root
+    def test_not_found_leaves_the_identity_alone(self):
+        strace = shutil.which("strace")
+        if strace is None:
+            self.skipTest("strace is not installed")
+        if run([strace, "-qq", "-o", os.devnull, "true"]).returncode != 0:
+            self.skipTest("strace cannot trace here (ptrace not permitted)")
+        log = self.path("trace")
+        result = run([strace, "-f", "-qq", "-o", log, "-e", "signal=none",
+                      "-e", "trace=execve,setgroups,setgid,setuid,setresuid,setresgid",
+                      TOOLKIT, "setuidgid", "-s", "nobody", "no-such-program-anywhere"])
+        self.assertFatal(result, "setuidgid", NOT_FOUND, "no-such-program-anywhere")
+        with open(log) as f:
+            calls = [line.split("(", 1)[0].split()[-1] for line in f.read().splitlines()]
+        self.assertEqual(calls, ["execve"])
+
     def test_not_executable_is_126(self):
         plain = self.path("plain")
         with open(plain, "w") as f:
