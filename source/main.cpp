@@ -24,7 +24,8 @@ constexpr std::string_view multiplexer_usage =
     "  --list          print the applet names, one per line\n"
     "  --help          print this help\n"
     "  --version       print the version\n"
-    "  --install DIR   make a hard link (with -s, a symbolic link) to toolkit\n"
+    "  --install [-s] DIR\n"
+    "                  make a hard link (with -s, a symbolic link) to toolkit\n"
     "                  in DIR for every applet; existing files that are not\n"
     "                  already links to toolkit are left alone\n"
     "\nApplets:\n";
