@@ -3,8 +3,9 @@ program that reports what it inherited (a Python probe, printenv, a client
 on the other side of the socket, libsystemd)."""
 
 import os
-import pwd
 import grp
+import pwd
+import re
 import shutil
 import socket
 import stat
@@ -15,7 +16,7 @@ import textwrap
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, PYTHON, SOURCE_DIR, STATIC, USAGE, TOOLKIT,
+from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, PYTHON, SOURCE_DIR, USAGE, TOOLKIT,
                      ToolkitTestCase, applet_link, forms, main, probe, run, which)
 
 APPLET = "local-stream-socket-listen"
@@ -649,6 +650,26 @@ class ListenTest(ToolkitTestCase):
             with self.subTest(form=label):
                 result = run(prefix + [path, "fdmove", "0", "3"] + probe(code))
                 self.assertClean(result, f"{path} 1\n")
+
+
+class ManualPageTest(ToolkitTestCase):
+
+    def test_every_long_option_of_help_is_in_the_manual_page(self):
+        with open(os.path.join(SOURCE_DIR, "manpages", APPLET + ".1")) as f:
+            page = f.read().replace("\\-", "-")
+        result = run([TOOLKIT, APPLET, "--help"])
+        self.assertClean(result)
+        options = set(re.findall(r"--[a-z][a-z-]*", result.stdout))
+        self.assertGreater(len(options), 10)
+        for option in sorted(options):
+            self.assertIn(option, page)
+
+    def test_manual_page_is_clean(self):
+        page = os.path.join(SOURCE_DIR, "manpages", APPLET + ".1")
+        for checker in (["mandoc", "-T", "lint", page], ["groff", "-man", "-ww", "-z", page]):
+            with self.subTest(checker=checker[0]):
+                which(checker[0])
+                self.assertClean(run(checker), "")
 
 
 class RaceTest(unittest.TestCase):
