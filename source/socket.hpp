@@ -1,4 +1,5 @@
-// AF_UNIX addresses (from a name, a path or @abstract, and back), and what the kernel knows about a local socket.
+// AF_UNIX addresses (a path or @abstract, and back), and what the kernel knows about a local
+// socket.
 #pragma once
 
 #include <cstdint>
