@@ -376,6 +376,18 @@ class ListenTest(ToolkitTestCase):
                 self.assertFatal(result, APPLET, CANNOT_RUN, script)
                 self.assertNoFile(path)
 
+    def test_node_removed_when_the_owner_cannot_be_changed(self):
+        # Unprivileged, the chown after bind fails: the socket file must go with it.
+        self.need_root()
+        os.chmod(self.dir, 0o777)
+        for label, prefix in forms("setuidgid"):
+            with self.subTest(form=label):
+                path = self.path(label)
+                # APPLET runs in the same process as setuidgid, after the drop.
+                result = run(prefix + ["nobody", APPLET, "--uid", "0", path, "true"])
+                self.assertFatal(result, APPLET, FAILURE, path, "Operation not permitted")
+                self.assertNoFile(path)
+
     def test_node_removed_when_a_later_link_fails(self):
         for label, prefix, path in self.each_form():
             with self.subTest(form=label):
