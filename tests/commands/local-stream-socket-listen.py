@@ -612,6 +612,7 @@ class ListenTest(ToolkitTestCase):
             s.bind(sys.argv[1]); s.listen(1)
             os.dup2(s.fileno(), 3)
             os.set_inheritable(3, True)
+            os.dup2(os.open("/dev/null", os.O_RDONLY), 4)  # to be replaced by the new socket
             os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()), LISTEN_FDNAMES="outer")
             os.execv(sys.argv[2], sys.argv[2:])
         """)
