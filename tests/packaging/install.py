@@ -6,6 +6,7 @@ then reconfigures only -Dlinks and installs into a fresh DESTDIR per mode, and
 checks the tree: binary, one link per applet of the right kind, manual pages,
 completion, initramfs recipes; and that every applet runs through its link.
 """
+import fnmatch
 import os
 import shutil
 import subprocess
@@ -25,6 +26,48 @@ def run(*args, env=None, cwd=None):
     if done.returncode != 0:
         raise AssertionError(f"{' '.join(args)} exited {done.returncode}:\n{done.stdout}")
     return done.stdout
+
+
+RPM_DIRS = {"%{_bindir}": "/usr/bin", "%{_mandir}": "/usr/share/man", "%{_datadir}": "/usr/share"}
+
+
+def rpm_files():
+    """The %files entries of the RPM spec, with the directory macros expanded."""
+    entries, in_files = [], False
+    with open(os.path.join(SOURCE, "packaging/rpm/toolkit.spec"), encoding="utf-8") as spec:
+        for line in spec:
+            line = line.strip()
+            if line.startswith("%"):
+                if line == "%files":
+                    in_files = True
+                    continue
+                if not line.startswith(("%{", "%dir ")):
+                    in_files = False
+            if not in_files or not line or line.startswith("#"):
+                continue
+            is_dir = line.startswith("%dir ")
+            path = line.removeprefix("%dir ")
+            for macro, value in RPM_DIRS.items():
+                path = path.replace(macro, value)
+            if "%" in path:
+                raise AssertionError(f"unexpanded macro in %files: {line}")
+            entries.append((path, is_dir))
+    return entries
+
+
+def installed(root):
+    """Every file and symlink under ROOT, as absolute paths in the installed system."""
+    found = []
+    for directory, _, files in os.walk(root):
+        for name in files:
+            found.append("/" + os.path.relpath(os.path.join(directory, name), root))
+    return sorted(found)
+
+
+def rpm_matches(entry, path):
+    if entry.endswith("/"):
+        return path.startswith(entry)
+    return fnmatch.fnmatchcase(path, entry)
 
 
 class Install(unittest.TestCase):
@@ -80,6 +123,22 @@ class Install(unittest.TestCase):
             self.assertEqual(os.readlink(link), "toolkit")  # relative: survives relocation
             self.assertTrue(os.path.samefile(link, binary))
             self.check_runs_by_name(link, applet)
+
+    def test_rpm_spec_lists_what_meson_installs(self):
+        # The spec builds with -Dlinks=symlink and --prefix=/usr, as installed here.
+        root = self.install("symlink")
+        entries = rpm_files()
+        self.assertTrue(entries)
+        files = installed(root)
+        for path in files:
+            self.assertTrue(any(rpm_matches(e, path) for e, is_dir in entries if not is_dir),
+                            f"{path} is installed but not in the spec's %files")
+        for entry, is_dir in entries:
+            if is_dir:
+                self.assertTrue(os.path.isdir(root + entry), f"%dir {entry} is not installed")
+            else:
+                self.assertTrue(any(rpm_matches(entry, p) for p in files),
+                                f"%files {entry} matches nothing meson installs")
 
     def test_hardlink(self):
         root = self.install("hardlink")
