@@ -77,6 +77,14 @@ class Completion(unittest.TestCase):
         self.assertIn("root", complete(["setuidgid", "--primary-group", "=", "roo"]))
         self.assertEqual(complete(["setuidgid", "--primary-group", "daemon", "roo"]), ["root"])
 
+    def test_account_options_of_every_applet_offer_names(self):
+        for applet in applets():
+            text = subprocess.run([TOOLKIT, applet, "--help"], stdout=subprocess.PIPE, text=True,
+                                  timeout=30, check=True).stdout
+            for long_name in re.findall(r"(?m)^  (?:-., )?(--[a-z-]*(?:user|group)) [A-Z]+", text):
+                with self.subTest(applet=applet, option=long_name):
+                    self.assertIn("root", complete([applet, long_name, "roo"]))
+
     def test_operands(self):
         self.assertEqual(complete(["setuidgid", "roo"]), ["root"])
         self.assertEqual(complete(["fdmove", "-c", "1", "roo"]), [])
