@@ -121,6 +121,31 @@ class Recipes(unittest.TestCase):
             out = run(["chroot", unpacked, "/usr/bin/toolkit", "--list"])
             self.assertEqual((out.returncode, out.stdout.decode().split()), (0, applets()), out.stderr)
 
+    @unittest.skipUnless(shutil.which("mkinitramfs") and shutil.which("unmkinitramfs")
+                         and os.path.isdir("/etc/initramfs-tools") and os.path.isdir("/lib/modules")
+                         and os.listdir("/lib/modules"), "initramfs-tools or a kernel is not installed")
+    def test_hook_in_a_real_mkinitramfs_run(self):
+        config = os.path.join(self.tmp, "config")
+        shutil.copytree("/etc/initramfs-tools", config, symlinks=True)
+        with open(os.path.join(config, "conf.d", "zz-toolkit-test"), "w", encoding="utf-8") as conf:
+            conf.write("MODULES=list\nCOMPRESS=gzip\n")  # small and quick
+        os.makedirs(os.path.join(config, "hooks"), exist_ok=True)
+        shutil.copy(HOOK, os.path.join(config, "hooks", "toolkit"))
+        version = sorted(os.listdir("/lib/modules"))[-1]
+        image = os.path.join(self.tmp, "initrd.img")
+        env = dict(os.environ, TOOLKIT_BINARY=TOOLKIT)
+        made = run(["mkinitramfs", "-d", config, "-o", image, version], env=env)
+        self.assertEqual(made.returncode, 0, made.stderr)
+        unpacked = os.path.join(self.tmp, "unpacked")
+        self.assertEqual(run(["unmkinitramfs", image, unpacked]).returncode, 0)
+        root = os.path.join(unpacked, "main") if os.path.isdir(os.path.join(unpacked, "main")) else unpacked
+        binary = os.path.join(root, "usr/bin/toolkit")
+        self.assertEqual(run(["cmp", binary, TOOLKIT]).returncode, 0, "binary differs")
+        for applet in applets():
+            link = os.path.join(root, "usr/bin", applet)
+            self.assertEqual(os.readlink(link), "toolkit")
+            self.assertEqual(os.path.realpath(link), os.path.realpath(binary))
+
     def test_hook_without_binary_warns_and_adds_nothing(self):
         result = self.run_hook(self.stub(STUB_INITRAMFS_TOOLS), os.path.join(self.tmp, "missing"))
         self.assertEqual(result.returncode, 0)
