@@ -1,4 +1,7 @@
 
+# The _toolkit_* tables are defined above by the generator.
+# shellcheck disable=SC2154
+
 # Offer values of one kind (user, group, file, none) for the word being completed.
 _toolkit_values() {
     case $1 in

@@ -92,4 +92,4 @@ done
 
 echo "debian-package: contents of $(basename "$deb")"
 dpkg -c "$deb" | awk '{ print "  " $1 " " $6 " " $7 " " $8 }'
-echo "debian-package: PASS ($(basename "$deb"), $(echo $applets | wc -w) applets)"
+echo "debian-package: PASS ($(basename "$deb"), $(echo "$applets" | wc -w) applets)"

@@ -16,6 +16,8 @@ depends() {
     return 0
 }
 
+# initdir, inst_binary, require_binaries and derror come from dracut.
+# shellcheck disable=SC2154
 install() {
     local toolkit=${TOOLKIT_BINARY:-/usr/bin/toolkit} applets applet
     applets=$("$toolkit" --list) || {
