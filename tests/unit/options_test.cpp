@@ -399,3 +399,17 @@ BOOST_AUTO_TEST_CASE(odd_option_words_are_usage_errors_and_never_hang) {
         }
     }
 }
+
+BOOST_AUTO_TEST_CASE(values_that_look_like_options) {
+    // Where the options end must agree with what Boost took as values.
+    CommandLine unknown = parse({"test-applet", "--user", "-x", "prog"});
+    BOOST_TEST(unknown.options.text("user").value_or("") == "-x");
+    BOOST_TEST(unknown.first_operand == 3u);
+    CommandLine dashes = parse({"test-applet", "-u", "--", "prog"});
+    BOOST_TEST(dashes.options.text("user").value_or("") == "--");
+    BOOST_TEST(dashes.first_operand == 3u);
+    // A value that is one of our own options is taken for a forgotten value.
+    check_usage_error({"test-applet", "--user", "-c", "prog"}, "user");
+    check_usage_error({"test-applet", "-b", "-5", "prog"}, "backlog");
+    check_usage_error({"test-applet", "--backlog", "-v", "prog"}, "backlog");
+}
