@@ -419,3 +419,41 @@ BOOST_AUTO_TEST_CASE(a_failure_in_the_forked_child_is_reported_there_and_ends_it
     BOOST_TEST(errors.drain() ==
                "fdmove: FATAL: descriptor 99: " + std::string(std::strerror(EBADF)) + "\n");
 }
+
+BOOST_AUTO_TEST_CASE(a_failure_in_the_forked_child_undoes_what_the_child_did_and_only_that) {
+    // The parent's undo actions belong to the parent; what a link did in the
+    // child (here: a socket node it created) is removed when the child fails.
+    const AppletInfo* listen = find_applet("local-stream-socket-listen");
+    if (!listen) {
+        BOOST_TEST_MESSAGE(
+            "no local-stream-socket-listen applet: nothing that creates a node in the child");
+        return;
+    }
+    Reset reset;
+    TempDir dir;
+    Pipe errors, report;
+    ::close(99);
+    std::string node = dir.path + "/s";
+    int status = in_child([&] {
+        ::dup2(errors.fds[1], STDERR_FILENO);
+        Args environment{system_path};
+        Args args{"probe", "local-stream-socket-listen", node, "fdmove", "1", "99", "true"};
+        Chain chain(environment.pointers.data());
+        probe_action = [&](Chain& running) {
+            running.on_failure([&] { say(report.fds[1], "parent-undo-in-child "); });
+            pid_t pid = ::fork();
+            if (pid == 0) running.run_rest_in_child();
+            int child_status;
+            ::waitpid(pid, &child_status, 0);
+            say(report.fds[1], "child=" + std::to_string(WEXITSTATUS(child_status)));
+            ::_exit(0);
+        };
+        run_like_main(chain, probe, args.span(), report.fds[1]);
+    });
+    BOOST_TEST(status == 0);
+    BOOST_TEST(report.drain() == "child=111");
+    BOOST_TEST(errors.drain() ==
+               "fdmove: FATAL: descriptor 99: " + std::string(std::strerror(EBADF)) + "\n");
+    struct stat st;
+    BOOST_TEST(::lstat(node.c_str(), &st) < 0, node << " was left behind");
+}
