@@ -5,10 +5,13 @@
 #include "fd.hpp"
 #include "socket.hpp"
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -148,4 +151,109 @@ BOOST_AUTO_TEST_CASE(the_kernel_agrees) {
     BOOST_TEST(bound_name(make_local_address("PATH", path)) == path);
     std::string abstract = "@toolkit-socket-test-" + std::to_string(::getpid());
     BOOST_TEST(bound_name(make_local_address("PATH", abstract)) == abstract);
+}
+
+namespace {
+
+// A socket of ours bound to ADDRESS, listening when BACKLOG is not negative.
+UniqueFd bound_socket(const LocalAddress& address, int backlog) {
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    BOOST_TEST_REQUIRE(static_cast<bool>(fd));
+    BOOST_TEST_REQUIRE(
+        ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address.address), address.length) == 0);
+    if (backlog >= 0) BOOST_TEST_REQUIRE(::listen(fd.get(), backlog) == 0);
+    return fd;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(the_inode_a_socket_was_bound_to) {
+    TempDir dir;
+    std::string path = dir.path + "/s";
+    UniqueFd fd = bound_socket(make_local_address("PATH", path), 1);
+    auto inode = bound_node_inode(fd.get());
+    if (!inode) {
+        BOOST_TEST_MESSAGE("the kernel has no unix socket diagnostics: nothing to compare");
+        return;
+    }
+    struct stat node;
+    BOOST_TEST_REQUIRE(::lstat(path.c_str(), &node) == 0);
+    BOOST_TEST(*inode == static_cast<std::uint32_t>(node.st_ino));
+
+    // Renamed, the node is still the one the socket is bound to; a new file at
+    // the old path is not.
+    std::string moved = dir.path + "/moved";
+    BOOST_TEST_REQUIRE(::rename(path.c_str(), moved.c_str()) == 0);
+    UniqueFd impostor = bound_socket(make_local_address("PATH", path), 1);
+    struct stat other;
+    BOOST_TEST_REQUIRE(::lstat(path.c_str(), &other) == 0);
+    BOOST_TEST(bound_node_inode(fd.get()).value_or(0) == static_cast<std::uint32_t>(node.st_ino));
+    BOOST_TEST(bound_node_inode(impostor.get()).value_or(0) ==
+               static_cast<std::uint32_t>(other.st_ino));
+}
+
+BOOST_AUTO_TEST_CASE(no_inode_without_a_node) {
+    UniqueFd unbound(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    BOOST_TEST(!bound_node_inode(unbound.get()).has_value());
+    UniqueFd hidden = bound_socket(
+        make_local_address("PATH", "@toolkit-socket-test-inode-" + std::to_string(::getpid())), 1);
+    BOOST_TEST(!bound_node_inode(hidden.get()).has_value());
+    BOOST_TEST(!bound_node_inode(-1).has_value());
+    UniqueFd closed(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    int number = closed.get();
+    closed.reset();
+    BOOST_TEST(!bound_node_inode(number).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_listening_server_answers) {
+    TempDir dir;
+    for (std::string name :
+         {dir.path + "/s", "@toolkit-socket-test-answer-" + std::to_string(::getpid())}) {
+        BOOST_TEST_CONTEXT("name " << name) {
+            LocalAddress address = make_local_address("PATH", name);
+            UniqueFd server = bound_socket(address, 5);
+            BOOST_TEST(server_answers("PATH", address));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_server_with_a_full_backlog_still_answers) {
+    TempDir dir;
+    LocalAddress address = make_local_address("PATH", dir.path + "/s");
+    UniqueFd server = bound_socket(address, 0);
+    std::vector<UniqueFd> clients;
+    bool full = false;
+    for (int i = 0; i < 64 && !full; ++i) {
+        UniqueFd client(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+        int rc = ::connect(client.get(), reinterpret_cast<const sockaddr*>(&address.address),
+                           address.length);
+        full = rc < 0 && errno == EAGAIN;
+        clients.push_back(std::move(client));
+    }
+    BOOST_TEST_REQUIRE(full);
+    BOOST_TEST(server_answers("PATH", address));
+}
+
+BOOST_AUTO_TEST_CASE(a_stale_or_silent_socket_does_not_answer) {
+    TempDir dir;
+    LocalAddress stale = make_local_address("PATH", dir.path + "/stale");
+    bound_socket(stale, 5); // closed at once: the node stays, nobody listens
+    BOOST_TEST(!server_answers("PATH", stale));
+
+    LocalAddress silent = make_local_address("PATH", dir.path + "/silent");
+    UniqueFd not_listening = bound_socket(silent, -1);
+    BOOST_TEST(!server_answers("PATH", silent));
+
+    LocalAddress nobody =
+        make_local_address("PATH", "@toolkit-socket-test-nobody-" + std::to_string(::getpid()));
+    BOOST_TEST(!server_answers("PATH", nobody));
+}
+
+BOOST_AUTO_TEST_CASE(other_connect_errors_name_the_subject) {
+    TempDir dir;
+    LocalAddress missing = make_local_address("PATH", dir.path + "/missing");
+    Failure failure = failure_of([&] { server_answers("/run/where", missing); });
+    BOOST_TEST(failure.status() == exit_failure);
+    BOOST_TEST(failure.subject() == "/run/where");
+    BOOST_TEST(failure.detail() == std::strerror(ENOENT));
 }
