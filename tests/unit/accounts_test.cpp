@@ -271,7 +271,8 @@ BOOST_AUTO_TEST_CASE(group_number_errors_name_the_option) {
     BOOST_TEST(too_big.subject() == "--primary-group");
     BOOST_TEST(too_big.detail().find("4294967295") != std::string::npos);
     // An unknown name is named itself: that is what was not found.
-    Failure unknown = failure_of([] { find_group_or_number("--primary-group", "toolkit-no-such-group"); });
+    Failure unknown =
+        failure_of([] { find_group_or_number("--primary-group", "toolkit-no-such-group"); });
     BOOST_TEST(unknown.status() == exit_failure);
     BOOST_TEST(unknown.subject() == "toolkit-no-such-group");
 }

@@ -111,6 +111,10 @@ BOOST_AUTO_TEST_CASE(first_word_not_an_option_is_the_fast_path) {
     BOOST_TEST(parse({"test-applet", "-", "-c"}).first_operand == 1u);
     BOOST_TEST(!parse({"test-applet", "-", "-c"}).options.has("copy"));
     BOOST_TEST(parse({"test-applet", "", "-c"}).first_operand == 1u);
+    CommandLine dash = parse({"test-applet", "-c", "-", "-v"});
+    BOOST_TEST(dash.first_operand == 2u);
+    BOOST_TEST(dash.options.has("copy"));
+    BOOST_TEST(!dash.options.has("verbose"));
 }
 
 BOOST_AUTO_TEST_CASE(stops_at_the_first_operand) {
