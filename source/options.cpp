@@ -50,6 +50,8 @@ Extent find_option_extent(const CommandSyntax& syntax, std::span<char* const> ar
         if (word[1] == '-') {
             std::string_view name = word.substr(2, word.find('=') - 2);
             bool attached = word.find('=') != std::string_view::npos;
+            // Boost would take "--=x" for an operand "x" or report no name at all.
+            if (name.empty()) throw usage_error(std::string(word), "unknown option");
             if (name == "help" || name == "usage") print_usage(syntax);
             const OptionSpec* spec = find_long(syntax, name);
             i += (spec && spec->kind != OptionKind::flag && !attached) ? 2 : 1;
@@ -87,11 +89,16 @@ Failure translate(const po::error& e) {
             return usage_error(subject, "needs a value");
         case po::invalid_syntax::extra_parameter:
             return usage_error(subject, "takes no value");
+        case po::invalid_syntax::empty_adjacent_parameter:
+            return usage_error(subject, "empty value after '='");
         default:
             break;
         }
     }
-    return usage_error(subject.empty() ? std::string("options") : subject, e.what());
+    // Not e.what(): Boost substitutes the option name into its message template,
+    // and a name that itself holds a placeholder such as "%canonical_option%"
+    // makes that substitution loop forever.
+    return usage_error(subject.empty() ? std::string("options") : subject, "invalid option syntax");
 }
 
 void check_octal_hint(const OptionSpec& spec, std::string_view text, std::uint64_t value) {
