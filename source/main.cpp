@@ -69,6 +69,16 @@ int install_links(std::string_view directory, bool symbolic) {
     std::string self = self_path();
     struct stat self_stat;
     if (::stat(self.c_str(), &self_stat) < 0) throw system_error(self, errno);
+    // Beside the binary, a symlink says just "toolkit", so the pair can be copied
+    // into an image or a container together and still work.
+    std::string link_text = self;
+    if (char* real_directory = ::realpath(std::string(directory).c_str(), nullptr)) {
+        std::string_view self_view = self;
+        std::size_t slash = self_view.rfind('/');
+        if (self_view.substr(0, slash == 0 ? 1 : slash) == real_directory)
+            link_text = self.substr(slash + 1);
+        std::free(real_directory);
+    }
     int status = exit_success;
     std::string done;
     for (const AppletInfo* applet : all_applets()) {
@@ -85,7 +95,7 @@ int install_links(std::string_view directory, bool symbolic) {
             }
             continue;
         }
-        int rc = symbolic ? ::symlink(self.c_str(), target.c_str()) : ::link(self.c_str(), target.c_str());
+        int rc = symbolic ? ::symlink(link_text.c_str(), target.c_str()) : ::link(self.c_str(), target.c_str());
         if (rc < 0) {
             error(target, std::strerror(errno));
             status = exit_failure;

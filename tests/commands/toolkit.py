@@ -194,6 +194,21 @@ class Install(ToolkitTestCase):
             self.assertTrue(os.path.islink(self.target(name)))
             self.assertEqual(os.readlink(self.target(name)), os.path.realpath(TOOLKIT))
 
+    def test_symbolic_links_beside_the_binary_are_relative(self):
+        copy = os.path.join(self.directory, "toolkit")
+        shutil.copy2(TOOLKIT, copy)
+        result = run([copy, "--install", "-s", self.directory])
+        self.assertExit(result, 0)
+        for name in expected_applets():
+            self.assertEqual(os.readlink(self.target(name)), "toolkit")
+        moved = self.directory + "-moved"
+        os.rename(self.directory, moved)
+        try:
+            result = run([os.path.join(moved, "fdmove"), "1", "1", "echo", "still-works"])
+        finally:
+            os.rename(moved, self.directory)
+        self.assertClean(result, "still-works\n")
+
     def test_installed_links_run_their_applet(self):
         self.assertExit(run([TOOLKIT, "--install", "-s", self.directory]), 0)
         result = run([self.target("fdmove"), "-c", "2", "1", "sh", "-c", "echo via-link >&2"])
