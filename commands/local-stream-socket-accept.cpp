@@ -268,7 +268,7 @@ class AcceptLoop : public Step {
     void prepare_signals();
     void prepare_environment(Chain& chain);
     void serve(const Listener& listener);
-    pid_t start_child(const Listener& listener, int connection);
+    pid_t start_child(int connection);
     void reap();
     void back_off();
 
@@ -438,7 +438,7 @@ void AcceptLoop::serve(const Listener& listener) {
     variables_.add("UNIXREMOTEEGID", std::to_string(credentials.gid));
     if (auto groups = peer_groups(fd)) variables_.add("UNIXREMOTEGIDLIST", *groups);
 
-    pid_t pid = start_child(listener, fd);
+    pid_t pid = start_child(fd);
     if (pid < 0) {
         error("starting a child", std::strerror(errno));
         connection.reset();
@@ -456,17 +456,25 @@ void AcceptLoop::serve(const Listener& listener) {
     }
 }
 
-pid_t AcceptLoop::start_child(const Listener&, int connection) {
+pid_t AcceptLoop::start_child(int connection) {
     const sigset_t* mask = &inherited_mask_;
     const struct sigaction* sigchld = restore_sigchld_ ? &inherited_sigchld_ : nullptr;
     if (chain_->at_last_link()) {
-        // The next program is exec'd: start it without copying our address
-        // space; we are suspended until it has called execve.
         envp_.resize(base_size_);
         for (std::size_t i = 0; i < variables_.count(); ++i) envp_.push_back(variables_.entry(i));
         envp_.push_back(nullptr);
         ExecPlan plan{chain_->program_path().c_str(), chain_->program_argv(), envp_.data(), connection, mask,
                       sigchld};
+        // The next program is exec'd. With at most one other child (most
+        // likely one that is ending), start it without copying our address
+        // space, suspended until its execve: the cheapest way. With more
+        // running, the new child may wait for a CPU and we would wait with
+        // it; a copy lets us go back to accepting at once.
+        if (children_.size() >= 2) {
+            pid_t pid = ::fork();
+            if (pid == 0) exec_child(&plan);
+            return pid;
+        }
         return ::clone(exec_child, child_stack + sizeof child_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &plan);
     }
     // The next program is an applet: a real fork, and the chain goes on in the child.
