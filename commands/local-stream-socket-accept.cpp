@@ -97,16 +97,17 @@ void check_listener(int fd) {
     if (!S_ISSOCK(st.st_mode)) throw Failure(exit_failure, subject, "not a socket but " + file_kind(st.st_mode));
     int domain = socket_option(fd, SO_DOMAIN);
     if (domain != AF_UNIX) {
-        std::string family = domain == AF_INET ? "AF_INET" : domain == AF_INET6 ? "AF_INET6"
-                                                         : "family " + std::to_string(domain);
-        throw Failure(exit_failure, subject, "not a local (AF_UNIX) socket but an " + family + " one");
+        std::string kind = domain == AF_INET    ? "an AF_INET socket"
+                           : domain == AF_INET6 ? "an AF_INET6 socket"
+                                                : "a socket of family " + std::to_string(domain);
+        throw Failure(exit_failure, subject, "not a local (AF_UNIX) socket but " + kind);
     }
     int type = socket_option(fd, SO_TYPE);
     if (type != SOCK_STREAM) {
-        std::string kind = type == SOCK_DGRAM       ? "a datagram (SOCK_DGRAM)"
-                           : type == SOCK_SEQPACKET ? "a SOCK_SEQPACKET"
-                                                    : "a type " + std::to_string(type);
-        throw Failure(exit_failure, subject, "not a stream socket but " + kind + " one");
+        std::string kind = type == SOCK_DGRAM       ? "a datagram (SOCK_DGRAM) socket"
+                           : type == SOCK_SEQPACKET ? "a SOCK_SEQPACKET socket"
+                                                    : "a socket of type " + std::to_string(type);
+        throw Failure(exit_failure, subject, "not a stream socket but " + kind);
     }
     if (!socket_option(fd, SO_ACCEPTCONN))
         throw Failure(exit_failure, subject, "a stream socket that is not listening");
@@ -175,8 +176,8 @@ class ConnectionVariables {
     std::vector<std::size_t> ends_;
 };
 
-// Read by the child that clone() starts in our own memory; it must not
-// allocate or touch anything else of ours before execve.
+// What the child of a final program needs. A clone()d child shares our
+// memory until its execve: it must not allocate or change anything of ours.
 struct ExecPlan {
     const char* path;
     char* const* argv;
@@ -198,25 +199,31 @@ void append(char*& at, const char* end, std::string_view text) {
     at += n;
 }
 
-int exec_child(void* argument) {
-    const ExecPlan& plan = *static_cast<const ExecPlan*>(argument);
-    // accept4 set close-on-exec on the connection; dup2 gives 0 and 1 without it.
-    if (::dup2(plan.connection, STDIN_FILENO) < 0 || ::dup2(plan.connection, STDOUT_FILENO) < 0) ::_exit(exit_failure);
-    if (plan.sigchld) ::sigaction(SIGCHLD, plan.sigchld, nullptr);
-    ::sigprocmask(SIG_SETMASK, plan.mask, nullptr);
-    ::execve(plan.path, plan.argv, plan.envp);
-    int err = errno;
+// "APPLET: FATAL: SUBJECT: DETAIL" without allocating, then _exit.
+[[noreturn]] void child_fatal(std::string_view subject, int err, int status) {
     char line[4096 + 256];
     char* at = line;
     const char* end = line + sizeof line - 1;
     append(at, end, program_name());
     append(at, end, ": FATAL: ");
-    append(at, end, plan.path);
+    append(at, end, subject);
     append(at, end, ": ");
     append(at, end, error_text(err));
     *at++ = '\n';
     write_all(STDERR_FILENO, std::string_view(line, static_cast<std::size_t>(at - line)));
-    ::_exit(err == ENOENT || err == ENOTDIR ? exit_not_found : exit_cannot_run);
+    ::_exit(status);
+}
+
+int exec_child(void* argument) {
+    const ExecPlan& plan = *static_cast<const ExecPlan*>(argument);
+    // accept4 set close-on-exec on the connection; dup2 gives 0 and 1 without it.
+    if (::dup2(plan.connection, STDIN_FILENO) < 0 || ::dup2(plan.connection, STDOUT_FILENO) < 0)
+        child_fatal("descriptors 0 and 1", errno, exit_failure);
+    if (plan.sigchld) ::sigaction(SIGCHLD, plan.sigchld, nullptr);
+    ::sigprocmask(SIG_SETMASK, plan.mask, nullptr);
+    ::execve(plan.path, plan.argv, plan.envp);
+    int err = errno;
+    child_fatal(plan.path, err, err == ENOENT || err == ENOTDIR ? exit_not_found : exit_cannot_run);
 }
 
 // Whether the loaded object has text relocations: its read-only pages were then
@@ -483,7 +490,7 @@ pid_t AcceptLoop::start_child(int connection) {
     for (const Listener& listener : listeners_) ::close(listener.fd);
     ::close(children_ended_.release());
     if (::dup2(connection, STDIN_FILENO) < 0 || ::dup2(connection, STDOUT_FILENO) < 0) {
-        report("FATAL", "descriptor 0 and 1", std::strerror(errno));
+        report("FATAL", "descriptors 0 and 1", std::strerror(errno));
         ::_exit(exit_failure);
     }
     ::close(connection);
