@@ -278,10 +278,12 @@ class AcceptLoop : public Step {
     pid_t start_child(int connection);
     void reap();
     void back_off();
+    bool clients_waiting();
 
     Settings settings_;
     Chain* chain_ = nullptr;
     std::vector<Listener> listeners_;
+    std::vector<pollfd> listener_polls_; // for a look at the queues without waiting
     UniqueFd children_ended_; // signalfd for SIGCHLD
     sigset_t inherited_mask_;
     struct sigaction inherited_sigchld_ {};
@@ -367,6 +369,7 @@ void AcceptLoop::run(Chain& chain) {
     std::vector<pollfd> watched;
     watched.push_back({children_ended_.get(), POLLIN, 0});
     for (const Listener& listener : listeners_) watched.push_back({listener.fd, POLLIN, 0});
+    listener_polls_.assign(watched.begin() + 1, watched.end());
 
     for (;;) {
         bool accepting = children_.size() < static_cast<std::size_t>(settings_.limit);
@@ -472,12 +475,12 @@ pid_t AcceptLoop::start_child(int connection) {
         envp_.push_back(nullptr);
         ExecPlan plan{chain_->program_path().c_str(), chain_->program_argv(), envp_.data(), connection, mask,
                       sigchld};
-        // The next program is exec'd. With at most one other child (most
-        // likely one that is ending), start it without copying our address
-        // space, suspended until its execve: the cheapest way. With more
-        // running, the new child may wait for a CPU and we would wait with
-        // it; a copy lets us go back to accepting at once.
-        if (children_.size() >= 2) {
+        // The next program is exec'd. When we are not busy, start it without
+        // copying our address space, suspended until its execve: the
+        // cheapest way. When more clients wait or other children run, the
+        // new child may wait for a CPU and we would wait with it; a copy
+        // lets us go back to accepting at once.
+        if (children_.size() >= 2 || clients_waiting()) {
             pid_t pid = ::fork();
             if (pid == 0) exec_child(&plan);
             return pid;
@@ -503,6 +506,10 @@ pid_t AcceptLoop::start_child(int connection) {
         chain_->environment.set(entry.substr(0, equals), entry.substr(equals + 1));
     }
     chain_->run_rest_in_child();
+}
+
+bool AcceptLoop::clients_waiting() {
+    return ::poll(listener_polls_.data(), listener_polls_.size(), 0) > 0;
 }
 
 void AcceptLoop::reap() {
