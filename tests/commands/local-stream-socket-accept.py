@@ -9,14 +9,13 @@ import resource
 import shutil
 import signal
 import socket
-import stat
 import subprocess
 import tempfile
 import threading
 import time
 import unittest
 
-from harness import (FAILURE, NOT_FOUND, USAGE, PYTHON, ToolkitTestCase, applet_link, forms, main,
+from harness import (FAILURE, NOT_FOUND, USAGE, ToolkitTestCase, applet_link, forms, main,
                      probe, run, which)
 
 APPLET = "local-stream-socket-accept"
