@@ -452,8 +452,8 @@ void AcceptLoop::serve(const Listener& listener) {
         auto used = per_uid_.find(credentials.uid);
         if (used != per_uid_.end() && used->second >= settings_.per_uid_limit) {
             error("uid " + std::to_string(credentials.uid),
-                  "already has " + std::to_string(used->second) +
-                      " connections, the limit per uid; connection closed");
+                  "at the limit of " + std::to_string(settings_.per_uid_limit) +
+                      " connections per uid; connection closed");
             return;
         }
     }

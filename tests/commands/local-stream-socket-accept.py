@@ -515,8 +515,8 @@ class Limits(AcceptTestCase):
         self.assertEqual(first.recv(100), b"one\n")
         # Same uid, over the limit: closed without being served.
         self.assertEqual(exchange(self.socket_path()), b"")
-        self.assertIn(f"{APPLET}: ERROR: uid {os.geteuid()}: ", server.log())
-        self.assertIn("limit", server.log())
+        self.assertIn(f"{APPLET}: ERROR: uid {os.geteuid()}: at the limit of 1 connections per uid; "
+                      "connection closed\n", server.log())
         self.assertEqual(len(server.lines(STARTED)), 1)
         first.close()
         wait_for(lambda: server.lines(ENDED), "the first child to end")
