@@ -1,0 +1,92 @@
+"""Finding the call to break and breaking it with strace's syscall tampering."""
+
+import dataclasses
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+STRACE = shutil.which("strace")
+
+# ASan's leak check refuses to run under ptrace; everything else of it still works.
+_ASAN = "detect_leaks=0"
+
+_CALL = re.compile(r"^(\d+)\s+(\w+)\((.*)$")
+
+
+@dataclasses.dataclass
+class Fault:
+    applet: str
+    args: list
+    syscall: str          # "dup2|dup3": whichever of them the C library uses here
+    match: str            # regular expression on the call's arguments as strace prints them
+    error: str            # errno name, or "retval=N"
+    status: int
+    fragments: list
+    applet_named: str = ""  # the applet whose name starts the message, when not APPLET
+    nth: int = 1            # the nth call that matches, for calls made more than once
+
+
+@dataclasses.dataclass
+class Where:
+    syscall: str
+    nth_of_syscall: int  # strace's when=: counted per process and per syscall
+
+    def __str__(self):
+        return f"{self.syscall} #{self.nth_of_syscall}"
+
+
+def _env(env):
+    env = dict(env if env is not None else os.environ)
+    env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS", ""), _ASAN]))
+    return env
+
+
+def _strace(options, argv, env, timeout, pass_fds):
+    with tempfile.NamedTemporaryFile("r", prefix="toolkit-strace-") as log:
+        result = subprocess.run([STRACE, "-f", "-qq", "-e", "signal=none", "-o", log.name] + options + argv,
+                                env=_env(env), timeout=timeout, pass_fds=pass_fds,
+                                capture_output=True, text=True)
+        return result, log.read().splitlines()
+
+
+def _names(syscall):
+    return syscall.split("|")
+
+
+def locate(argv, fault, *, env=None, timeout=20, pass_fds=()):
+    """Which call to break: run ARGV traced (no fault) and find the fault.nth call
+    of fault.syscall whose arguments match fault.match. None when there is none."""
+    trace = ",".join("?" + name for name in _names(fault.syscall))
+    _, lines = _strace(["-e", "trace=" + trace], argv, env, timeout, pass_fds)
+    counts = {}
+    matched = 0
+    first_line = True
+    for line in lines:
+        call = _CALL.match(line)
+        if not call:
+            continue
+        pid, name, args = call.groups()
+        if first_line and name == "execve":
+            # strace's own start of ARGV: seen, but not counted for when=.
+            first_line = False
+            continue
+        first_line = False
+        if name not in _names(fault.syscall):
+            continue
+        counts[(pid, name)] = counts.get((pid, name), 0) + 1
+        if re.search(fault.match, args):
+            matched += 1
+            if matched == fault.nth:
+                return Where(name, counts[(pid, name)])
+    return None
+
+
+def inject_run(argv, fault, where, *, env=None, timeout=20, pass_fds=()):
+    """Run ARGV with the call at WHERE broken as FAULT says. Returns the result
+    (text stdout/stderr) and whether strace did inject."""
+    how = fault.error if fault.error.startswith("retval=") else "error=" + fault.error
+    spec = f"inject={where.syscall}:{how}:when={where.nth_of_syscall}"
+    result, lines = _strace(["-e", "trace=" + where.syscall, "-e", spec], argv, env, timeout, pass_fds)
+    return result, any("(INJECTED)" in line for line in lines)
