@@ -87,11 +87,16 @@ Failure translate(const po::error& e) {
             return usage_error(subject, "needs a value");
         case po::invalid_syntax::extra_parameter:
             return usage_error(subject, "takes no value");
+        case po::invalid_syntax::empty_adjacent_parameter:
+            return usage_error(subject, "empty value after '='");
         default:
             break;
         }
     }
-    return usage_error(subject.empty() ? std::string("options") : subject, e.what());
+    // Not e.what(): Boost substitutes the option name into its message template,
+    // and a name that itself holds a placeholder such as "%canonical_option%"
+    // makes that substitution loop forever.
+    return usage_error(subject.empty() ? std::string("options") : subject, "invalid option syntax");
 }
 
 void check_octal_hint(const OptionSpec& spec, std::string_view text, std::uint64_t value) {
