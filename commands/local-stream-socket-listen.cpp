@@ -1,13 +1,252 @@
-// local-stream-socket-listen: placeholder until the applet lands; refuses to run.
+// local-stream-socket-listen: a listening AF_UNIX stream socket on descriptor 3+n, then chain.
+#include "accounts.hpp"
 #include "applet.hpp"
+#include "chain.hpp"
 #include "diagnostics.hpp"
+#include "fd.hpp"
+#include "listen_fds.hpp"
+#include "socket.hpp"
+
+#include <cerrno>
+#include <climits>
+#include <fcntl.h>
+#include <optional>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace toolkit::applets {
 
 namespace {
-std::unique_ptr<Step> plan(Invocation&) { throw Failure(exit_failure, "", "not implemented yet"); }
+
+constexpr std::uint64_t max_id = 4294967294u; // (uid_t)-1 means "unchanged" to the kernel
+constexpr uid_t keep_uid = static_cast<uid_t>(-1);
+constexpr gid_t keep_gid = static_cast<gid_t>(-1);
+
+const OptionSpec options[] = {
+    {"backlog", 'b', OptionKind::number, "N", "let N connections wait to be accepted (default 5)", 0, INT_MAX},
+    {"uid", 'u', OptionKind::number, "N", "give the socket file to user id N", 0, max_id},
+    {"gid", 'g', OptionKind::number, "N", "give the socket file to group id N", 0, max_id},
+    {"user", 0, OptionKind::text, "NAME", "give the socket file to the account NAME"},
+    {"group", 0, OptionKind::text, "NAME", "give the socket file to the group NAME"},
+    {"mode", 'm', OptionKind::number, "N", "permissions of the socket file (octal, e.g. 0660)", 0, 07777, true},
+    {"pass-credentials", 0, OptionKind::flag, "", "turn on SO_PASSCRED"},
+    {"pass-security", 0, OptionKind::flag, "", "turn on SO_PASSSEC"},
+    {"upstart-compatibility", 0, OptionKind::flag, "", "set UPSTART_FDS and UPSTART_EVENTS"},
+    {"systemd-compatibility", 0, OptionKind::flag, "", "append the socket to a LISTEN_FDS set"},
+    {"name", 0, OptionKind::text, "NAME", "the socket's name in LISTEN_FDNAMES"},
+};
+
+struct ListenPlan {
+    std::string name; // PATH as given, for messages
+    LocalAddress address;
+    int backlog = 5;
+    std::optional<mode_t> mode;
+    uid_t uid = keep_uid;
+    gid_t gid = keep_gid;
+    bool pass_credentials = false;
+    bool pass_security = false;
+    bool upstart = false;
+    bool systemd = false;
+    std::optional<std::string> fd_name;
+};
+
+// The process umask for as long as the socket is being bound: bind(2) makes
+// the file with 0777 minus the umask, so the mode is right from birth and no
+// chmod by path is ever needed.
+class UmaskGuard {
+  public:
+    explicit UmaskGuard(mode_t mask) : saved_(::umask(mask)) {}
+    ~UmaskGuard() { ::umask(saved_); }
+    UmaskGuard(const UmaskGuard&) = delete;
+    UmaskGuard& operator=(const UmaskGuard&) = delete;
+
+  private:
+    mode_t saved_;
+};
+
+std::string file_kind(mode_t mode) {
+    if (S_ISREG(mode)) return "a regular file";
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISLNK(mode)) return "a symbolic link";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+    return "not a socket";
+}
+
+void set_flag(int fd, int option, const char* what) {
+    int on = 1;
+    if (::setsockopt(fd, SOL_SOCKET, option, &on, sizeof on) < 0) throw system_error(what, errno);
+}
+
+// bind(2) fails on an existing file, so a socket left by a server that is gone
+// is removed first. Only a socket that refuses connections goes; anything
+// else at PATH is left exactly as it was.
+void remove_stale_socket(const ListenPlan& plan) {
+    const char* path = plan.address.address.sun_path;
+    struct stat found;
+    if (::lstat(path, &found) < 0) {
+        if (errno == ENOENT) return;
+        throw system_error(plan.name, errno);
+    }
+    if (!S_ISSOCK(found.st_mode))
+        throw Failure(exit_failure, plan.name, "is " + file_kind(found.st_mode) + ", not a socket; left alone");
+    if (server_answers(plan.name, plan.address))
+        throw Failure(exit_failure, plan.name, "in use by a running server");
+    // Unlink the very file we probed: one swapped in meanwhile is left alone.
+    struct stat now;
+    if (::lstat(path, &now) < 0 || now.st_dev != found.st_dev || now.st_ino != found.st_ino)
+        throw Failure(exit_failure, plan.name, "changed while being checked; left alone");
+    if (::unlink(path) < 0 && errno != ENOENT) throw system_error(plan.name, errno);
+}
+
+// A handle on the file our socket was bound to that nobody can redirect:
+// O_PATH opens no file, O_NOFOLLOW takes a symbolic link as itself. The file
+// must be a socket, and the very one the kernel bound ours to.
+UniqueFd open_bound_node(int socket_fd, const ListenPlan& plan, struct stat& node) {
+    UniqueFd handle(::open(plan.address.address.sun_path, O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!handle) throw system_error(plan.name, errno);
+    if (::fstat(handle.get(), &node) < 0) throw system_error(plan.name, errno);
+    bool ours = S_ISSOCK(node.st_mode);
+    // Hard links and renames stay within one file system, so the inode number
+    // is enough. Without sock_diag, settle for a socket as bind just made it.
+    if (auto bound = bound_node_inode(socket_fd))
+        ours = ours && *bound == static_cast<std::uint32_t>(node.st_ino);
+    else
+        ours = ours && node.st_uid == ::geteuid() && node.st_nlink == 1 &&
+               (!plan.mode || (node.st_mode & 0777) == (*plan.mode & 0777));
+    if (!ours) throw Failure(exit_failure, plan.name, "was replaced after bind; left alone");
+    return handle;
+}
+
+void set_owner_and_mode(int socket_fd, const ListenPlan& plan, Chain& chain) {
+    struct stat node;
+    UniqueFd handle = open_bound_node(socket_fd, plan, node);
+    chain.on_failure([path = plan.name, node] {
+        struct stat now;
+        if (::lstat(path.c_str(), &now) == 0 && now.st_dev == node.st_dev && now.st_ino == node.st_ino)
+            ::unlink(path.c_str());
+    });
+    if ((plan.uid != keep_uid || plan.gid != keep_gid) &&
+        ::fchownat(handle.get(), "", plan.uid, plan.gid, AT_EMPTY_PATH) < 0)
+        throw system_error(plan.name, errno);
+    // The umask cannot give set-id and sticky bits (and chown clears set-id
+    // bits): set them through the handle, whose /proc entry is that inode.
+    if (plan.mode && (*plan.mode & 07000)) {
+        std::string inode = "/proc/self/fd/" + std::to_string(handle.get());
+        if (::chmod(inode.c_str(), *plan.mode) < 0) throw system_error(plan.name, errno);
+    }
+}
+
+// LISTEN_FDNAMES must name every descriptor of the set, or libsystemd rejects it.
+void append_fd_name(PendingEnvironment& environment, const ListenPlan& plan, int inherited) {
+    const char* existing = environment.get("LISTEN_FDNAMES");
+    if (!existing && !plan.fd_name) return;
+    std::string names;
+    if (inherited > 0 && existing && listen_fdnames_match(environment, inherited)) {
+        names.append(existing).append(":");
+    } else {
+        if (inherited > 0 && existing)
+            warning("LISTEN_FDNAMES", "does not match LISTEN_FDS=" + std::to_string(inherited) +
+                                          "; the earlier descriptors are now named unknown");
+        for (int i = 0; i < inherited; ++i) names.append("unknown:");
+    }
+    names.append(plan.fd_name.value_or("unknown"));
+    environment.set("LISTEN_FDNAMES", names);
+}
+
+class Listen : public Step {
+  public:
+    explicit Listen(ListenPlan plan) : plan_(std::move(plan)) {}
+
+    void run(Chain& chain) override {
+        int inherited = plan_.systemd ? inherited_listen_fds(chain.environment, ::getpid()) : 0;
+        int target = first_listen_fd + inherited;
+
+        UniqueFd socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        if (!socket) throw system_error("socket", errno);
+        if (plan_.pass_credentials) set_flag(socket.get(), SO_PASSCRED, "SO_PASSCRED");
+        if (plan_.pass_security) set_flag(socket.get(), SO_PASSSEC, "SO_PASSSEC");
+        if (!plan_.address.abstract()) remove_stale_socket(plan_);
+        {
+            std::optional<UmaskGuard> umask;
+            if (plan_.mode) umask.emplace(~*plan_.mode & 0777);
+            if (::bind(socket.get(), reinterpret_cast<const sockaddr*>(&plan_.address.address),
+                       plan_.address.length) < 0)
+                throw system_error(plan_.name, errno);
+        }
+        // Owner and mode are final before listen(2): no client ever sees them otherwise.
+        if (!plan_.address.abstract()) set_owner_and_mode(socket.get(), plan_, chain);
+        if (::listen(socket.get(), plan_.backlog) < 0) throw system_error(plan_.name, errno);
+        fd_move(target, socket.release());
+
+        if (plan_.systemd) {
+            append_fd_name(chain.environment, plan_, inherited);
+            chain.environment.set("LISTEN_FDS", std::to_string(inherited + 1));
+            chain.environment.set("LISTEN_PID", std::to_string(::getpid()));
+        }
+        if (plan_.upstart) {
+            chain.environment.set("UPSTART_FDS", std::to_string(target));
+            chain.environment.set("UPSTART_EVENTS", "socket");
+        }
+    }
+
+  private:
+    ListenPlan plan_;
+};
+
+void check_fd_name(std::string_view name) {
+    if (name.empty() || name.size() > 255)
+        throw usage_error("--name", "must be 1 to 255 characters long");
+    for (char c : name)
+        if (c < ' ' || c > '~' || c == ':')
+            throw usage_error("--name", "may hold printable ASCII characters only, and no ':'");
+}
+
+// Everything that can be refused without touching anything is refused here,
+// account names included, so a bad chain stops before the socket exists.
+std::unique_ptr<Step> plan(Invocation& invocation) {
+    const ParsedOptions& given = invocation.options();
+    if (given.has("uid") && given.has("user")) throw usage_error("--user", "cannot be used with --uid");
+    if (given.has("gid") && given.has("group")) throw usage_error("--group", "cannot be used with --gid");
+
+    ListenPlan plan;
+    plan.backlog = static_cast<int>(given.number("backlog").value_or(5));
+    if (auto mode = given.number("mode")) plan.mode = static_cast<mode_t>(*mode);
+    plan.pass_credentials = given.has("pass-credentials");
+    plan.pass_security = given.has("pass-security");
+    plan.upstart = given.has("upstart-compatibility");
+    plan.systemd = given.has("systemd-compatibility");
+    if (auto name = given.text("name")) {
+        if (!plan.systemd) throw usage_error("--name", "needs --systemd-compatibility");
+        check_fd_name(*name);
+        plan.fd_name = std::string(*name);
+    }
+
+    plan.name = std::string(invocation.operand("PATH"));
+    plan.address = make_local_address("PATH", plan.name);
+    if (plan.address.abstract())
+        for (const char* option : {"mode", "uid", "gid", "user", "group"})
+            if (given.has(option))
+                throw usage_error(std::string("--") + option, "an abstract socket (" + plan.name +
+                                                                  ") has no file to apply it to");
+    invocation.next_program();
+
+    if (auto uid = given.number("uid")) plan.uid = static_cast<uid_t>(*uid);
+    if (auto gid = given.number("gid")) plan.gid = static_cast<gid_t>(*gid);
+    if (auto user = given.text("user")) plan.uid = find_account(*user).uid;
+    if (auto group = given.text("group")) plan.gid = find_group(*group);
+    return std::make_unique<Listen>(std::move(plan));
+}
+
 } // namespace
 
-extern const AppletInfo local_stream_socket_listen{{"local-stream-socket-listen", "NEXT-PROG [ARGS...]", "Not implemented yet.", {}}, plan};
+extern const AppletInfo local_stream_socket_listen{
+    {"local-stream-socket-listen", "PATH NEXT-PROG [ARGS...]",
+     "Listen on the AF_UNIX stream socket PATH (@NAME: abstract), on descriptor 3 (or the next one "
+     "in a LISTEN_FDS set), then run NEXT-PROG.",
+     options},
+    plan,
+};
 
 } // namespace toolkit::applets

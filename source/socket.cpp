@@ -1,10 +1,18 @@
-// AF_UNIX address conversions in both directions.
+// AF_UNIX address conversions in both directions, and questions put to the kernel about local sockets.
 #include "socket.hpp"
 
 #include "diagnostics.hpp"
+#include "fd.hpp"
 
+#include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace toolkit {
 
@@ -39,6 +47,64 @@ std::string describe_local_address(const sockaddr_un& address, socklen_t length)
         return name;
     }
     return std::string(address.sun_path, strnlen(address.sun_path, size));
+}
+
+std::optional<std::uint32_t> bound_node_inode(int socket_fd) {
+    struct stat self;
+    if (::fstat(socket_fd, &self) < 0) return std::nullopt;
+    UniqueFd netlink(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+    if (!netlink) return std::nullopt;
+
+    struct {
+        nlmsghdr header;
+        unix_diag_req query;
+    } request{};
+    request.header.nlmsg_len = sizeof request;
+    request.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    request.header.nlmsg_flags = NLM_F_REQUEST;
+    request.query.sdiag_family = AF_UNIX;
+    request.query.udiag_states = ~0u;
+    request.query.udiag_ino = static_cast<std::uint32_t>(self.st_ino);
+    request.query.udiag_show = UDIAG_SHOW_VFS;
+    request.query.udiag_cookie[0] = request.query.udiag_cookie[1] = ~0u; // "no cookie"
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    if (::sendto(netlink.get(), &request, sizeof request, 0, reinterpret_cast<sockaddr*>(&kernel),
+                 sizeof kernel) < 0)
+        return std::nullopt;
+
+    alignas(nlmsghdr) char buffer[4096];
+    ssize_t received;
+    do received = ::recv(netlink.get(), buffer, sizeof buffer, 0);
+    while (received < 0 && errno == EINTR);
+    if (received < 0) return std::nullopt;
+    auto size = static_cast<unsigned>(received);
+    for (auto* header = reinterpret_cast<nlmsghdr*>(buffer); NLMSG_OK(header, size);
+         header = NLMSG_NEXT(header, size)) {
+        if (header->nlmsg_type != SOCK_DIAG_BY_FAMILY) return std::nullopt; // NLMSG_ERROR and the like
+        auto* message = static_cast<unix_diag_msg*>(NLMSG_DATA(header));
+        if (message->udiag_ino != request.query.udiag_ino) continue;
+        auto length = static_cast<unsigned>(header->nlmsg_len - NLMSG_LENGTH(sizeof *message));
+        for (auto* attribute = reinterpret_cast<rtattr*>(message + 1); RTA_OK(attribute, length);
+             attribute = RTA_NEXT(attribute, length)) {
+            if (attribute->rta_type != UNIX_DIAG_VFS) continue;
+            unix_diag_vfs vfs;
+            std::memcpy(&vfs, RTA_DATA(attribute), sizeof vfs);
+            return vfs.udiag_vfs_ino;
+        }
+    }
+    return std::nullopt;
+}
+
+bool server_answers(std::string_view subject, const LocalAddress& address) {
+    UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!probe) throw system_error("socket", errno);
+    int rc;
+    do rc = ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&address.address), address.length);
+    while (rc < 0 && errno == EINTR);
+    if (rc == 0 || errno == EAGAIN || errno == EINPROGRESS) return true;
+    if (errno == ECONNREFUSED) return false;
+    throw system_error(std::string(subject), errno);
 }
 
 } // namespace toolkit

@@ -1,9 +1,12 @@
-// AF_UNIX addresses: building them from a name (a path or @abstract) and naming them back.
+// AF_UNIX addresses (from a name, a path or @abstract, and back), and what the kernel knows about a local socket.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <sys/un.h>
 
 namespace toolkit {
@@ -23,5 +26,19 @@ LocalAddress make_local_address(std::string_view subject, std::string_view name)
 
 // How UCSPI names an address: the path, "@NAME" for an abstract one, "" when unnamed.
 std::string describe_local_address(const sockaddr_un& address, socklen_t length);
+
+} // namespace toolkit
+
+namespace toolkit {
+
+// The inode number of the filesystem node the kernel bound SOCKET_FD to, as
+// the kernel's socket diagnostics (sock_diag) report it: only its low 32 bits
+// are reported. nullopt when the kernel cannot tell (no unix_diag support).
+std::optional<std::uint32_t> bound_node_inode(int socket_fd);
+
+// Whether a server accepts stream connections at ADDRESS. The probe never
+// waits (a full backlog counts as a server); a refused connection means no
+// server. Any other error is thrown, naming SUBJECT.
+bool server_answers(std::string_view subject, const LocalAddress& address);
 
 } // namespace toolkit
