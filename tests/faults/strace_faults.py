@@ -26,6 +26,9 @@ class Fault:
     fragments: list
     applet_named: str = ""  # the applet whose name starts the message, when not APPLET
     nth: int = 1            # the nth call that matches, for calls made more than once
+    setup: str = ""         # "stale": a socket nobody listens on already sits at {dir}/s
+    leaves: list = None     # what {dir} must hold afterwards (None: not checked)
+    known_bug: str = ""     # the check fails today for this reason (an expected failure)
 
 
 @dataclasses.dataclass
