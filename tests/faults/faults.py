@@ -7,11 +7,15 @@ The whole syscall x applet matrix is the FAULTS table below; `python3
 faults.py --matrix` prints it."""
 
 import os
+import dataclasses
 import re
+import select
 import shutil
 import socket
 import stat
+import subprocess
 import tempfile
+import time
 import sys
 import unittest
 
@@ -20,7 +24,8 @@ import harness  # noqa: E402
 from harness import FAILURE, CANNOT_RUN, NOT_FOUND, STATIC  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from strace_faults import Fault, STRACE, inject_run, locate  # noqa: E402
+from strace_faults import (Fault, STRACE, TracedServer, children_of, find_in_trace, inject_run, inject_spec,  # noqa: E402
+                           locate, trace_spec)
 
 MARK = "FAULT_MARK"
 REACHED = "reached\n"
@@ -31,6 +36,7 @@ END = ["printenv", MARK]
 # does not disturb the output we observe).
 SPARE_FD = 8
 
+CLIENT_TIMEOUT = 10  # seconds a client waits for the server
 OK = 0  # the fault is absorbed: retried or harmless, and the chain goes on
 LISTEN = "local-stream-socket-listen"
 STAT = "newfstatat|fstatat64|statx|lstat|fstat"
@@ -120,10 +126,67 @@ FAULTS = [
 ]
 
 
+ACCEPT = "local-stream-socket-accept"
+A_ERROR = ACCEPT + ": ERROR: "
+A_FATAL = ACCEPT + ": FATAL: "
+REPLY = b"reply\n"
+# What each connection runs: exec'd straight from the server (a vfork-style
+# spawn), or, when an applet comes next, a fork that goes on with the chain.
+SPAWNED = ["echo", "reply"]
+FORKED = ["fdmove", "2", "2", "echo", "reply"]
+TRANSIENT = {"EMFILE": "Too many open files", "ENFILE": "Too many open files in system",
+             "ENOBUFS": "No buffer space available", "ENOMEM": "Cannot allocate memory",
+             "EPROTO": "Protocol error", "EPERM": "Operation not permitted",
+             "ECONNABORTED": "Software caused connection abort", "EINTR": "Interrupted system call"}
+
+# The server is started on a listening socket made here (fdmove puts it on 3),
+# then two clients connect one after the other and read what they get.
+# status None: the server must still be running afterwards, with no zombie.
+SERVER_FAULTS = [
+    *[Fault(ACCEPT, SPAWNED, "accept4|accept", r"^3,", name, None, [], replies=[REPLY, REPLY],
+            lines=[re.escape(A_ERROR + "accept on descriptor 3: " + text)])
+      for name, text in TRANSIENT.items()],
+    Fault(ACCEPT, SPAWNED, "accept4|accept", r"^3,", "EINVAL", FAILURE, [], replies=[b"", None],
+          lines=[re.escape(A_FATAL + "accept on descriptor 3: Invalid argument")]),
+    Fault(ACCEPT, SPAWNED, "poll|ppoll", r"", "EINTR", None, [], replies=[REPLY, REPLY], lines=[]),
+    Fault(ACCEPT, SPAWNED, "poll|ppoll", r"", "ENOMEM", FAILURE, [], replies=[b"", None],
+          lines=[re.escape(A_FATAL + "poll: Cannot allocate memory")]),
+    Fault(ACCEPT, SPAWNED, "clone|clone3", r"", "EAGAIN", None, [], replies=[b"", REPLY],
+          lines=[re.escape(A_ERROR + "starting a child: Resource temporarily unavailable")]),
+    Fault(ACCEPT, FORKED, "clone|clone3|fork|vfork", r"", "EAGAIN", None, [], replies=[b"", REPLY],
+          lines=[re.escape(A_ERROR + "starting a child: Resource temporarily unavailable")]),
+    # In the children (strace counts per process, so every child's call fails).
+    Fault(ACCEPT, SPAWNED, "execve", r"echo", "EACCES", None, [], replies=[b"", b""],
+          lines=[re.escape(A_FATAL) + r"\S*/echo: Permission denied"] * 2),
+    Fault(ACCEPT, FORKED, "execve", r"echo", "ENOENT", None, [], replies=[b"", b""],
+          lines=[r"fdmove: FATAL: \S*/echo: No such file or directory"] * 2),
+    Fault(ACCEPT, FORKED, "dup2|dup3", r"^\d+, 0", "EBADF", None, [], replies=[b"", b""],
+          lines=[re.escape(A_FATAL) + r"descriptor 0.*: Bad file descriptor"] * 2),
+    Fault(ACCEPT, SPAWNED, "dup2|dup3", r"^\d+, 0", "EBADF", None, [], replies=[b"", b""],
+          lines=[re.escape(A_FATAL) + r"descriptor 0.*: Bad file descriptor"] * 2,
+          known_bug="a spawned child whose dup2 fails ends with status 111 and says nothing"),
+    Fault(ACCEPT, SPAWNED, "getsockopt", r"SO_PEERCRED", "ENOBUFS", None, [], replies=[b"", REPLY],
+          lines=[re.escape(A_ERROR + "peer credentials: No buffer space available")]),
+    # Starting up.
+    Fault(ACCEPT, SPAWNED, "getsockopt", r"SO_ACCEPTCONN", "EBADF", FAILURE, [], replies=[b"", None],
+          lines=[re.escape(A_FATAL + "descriptor 3: Bad file descriptor")]),
+    Fault(ACCEPT, SPAWNED, "getsockname", r"^3,", "ENOBUFS", FAILURE, [], replies=[b"", None],
+          lines=[re.escape(A_FATAL + "descriptor 3: No buffer space available")]),
+    Fault(ACCEPT, SPAWNED, "fcntl", r"^3, F_SETFL", "EIO", FAILURE, [], replies=[b"", None],
+          lines=[re.escape(A_FATAL + "descriptor 3: Input/output error")]),
+    Fault(ACCEPT, SPAWNED, "rt_sigprocmask", r"^SIG_BLOCK, \[CHLD\]", "EINVAL", FAILURE, [], replies=[b"", None],
+          lines=[re.escape(A_FATAL + "sigprocmask: Invalid argument")]),
+    Fault(ACCEPT, SPAWNED, "signalfd4|signalfd", r"", "EMFILE", FAILURE, [], replies=[b"", None],
+          lines=[re.escape(A_FATAL + "signalfd: Too many open files")]),
+]
+
+
 def format_matrix():
     lines = ["| applet | syscall | which call | injected | status | message holds | left in dir | note |",
              "|---|---|---|---|---|---|---|---|"]
-    for fault in FAULTS:
+    for fault in FAULTS + SERVER_FAULTS:
+        if fault.status is None:
+            fault = dataclasses.replace(fault, status="runs on", fragments=fault.lines)
         lines.append(f"| {fault.applet} {' '.join(fault.args)} | {fault.syscall.replace('|', ' or ')} | `{fault.match or 'first'}` | "
                      f"{fault.error} | {fault.status} | {', '.join(fault.fragments) or '(runs on)'} |"
                      f"{' nothing' if fault.leaves == [] else ' ' + ','.join(fault.leaves) if fault.leaves else ''} |"
@@ -215,6 +278,105 @@ def _add_tests():
 
 
 _add_tests()
+
+
+def exchange(path):
+    """Connect, read to the end: the bytes read, or None when nobody accepts connections."""
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    client.settimeout(CLIENT_TIMEOUT)
+    try:
+        client.connect(path)
+    except (ConnectionRefusedError, FileNotFoundError):
+        client.close()
+        return None
+    data = b""
+    try:
+        while chunk := client.recv(4096):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    finally:
+        client.close()
+    return data
+
+
+def zombies(pid):
+    found = []
+    for child in children_of(pid):
+        try:
+            with open(f"/proc/{child}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    found.append(child)
+        except OSError:
+            pass
+    return found
+
+
+class ServerFaults(harness.ToolkitTestCase):
+    """local-stream-socket-accept: failures in the loop cost one connection at most."""
+
+    @classmethod
+    def setUpClass(cls):
+        if STRACE is None:
+            raise unittest.SkipTest("strace is not installed")
+
+    def serve(self, fault, options):
+        directory = tempfile.mkdtemp(prefix="toolkit-faults-")
+        self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
+        path = os.path.join(directory, "s")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        listener.listen(8)
+        argv = [harness.applet_link("fdmove"), "3", str(listener.fileno()), ACCEPT] + fault.args
+        server = TracedServer(argv, options, pass_fds=(listener.fileno(),))
+        listener.close()  # only the server holds it: when it ends, clients are refused
+        replies = [exchange(path) for _ in fault.replies]
+        if fault.status is not None:  # it should be ending: give strace the time to see it
+            try:
+                server.strace.wait(timeout=CLIENT_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                pass
+        alive = server.running()
+        if alive:
+            pids = children_of(server.strace.pid)
+            deadline = time.monotonic() + 5
+            while pids and zombies(pids[0]) and time.monotonic() < deadline:
+                select.select([], [], [], 0.05)
+            leftover = zombies(pids[0]) if pids else []
+        status, stderr, lines = server.stop()
+        return replies, alive, status, stderr, lines, (leftover if alive else [])
+
+    def check(self, fault):
+        _, _, _, _, lines, _ = self.serve(dataclasses.replace(fault, replies=[REPLY], status=None), ["-e", trace_spec(fault.syscall)])
+        where = find_in_trace(lines, fault)
+        if where is None:
+            self.skipTest(f"no {fault.syscall} call matching {fault.match!r} here")
+        replies, alive, status, stderr, lines, leftover = self.serve(
+            fault, ["-e", "trace=" + where.syscall, "-e", inject_spec(fault, where)])
+        self.assertTrue(any("(INJECTED)" in line for line in lines), f"strace did not inject into {where}")
+        self.assertEqual(replies, fault.replies, f"what the clients read; server said {stderr!r}")
+        got = stderr.splitlines()
+        self.assertEqual(len(got), len(fault.lines), f"stderr lines: {stderr!r}")
+        for line, pattern in zip(got, fault.lines):
+            self.assertRegex(line, "^" + pattern + "$")
+        if fault.status is None:
+            self.assertTrue(alive, f"the server stopped: {stderr!r}")
+            self.assertEqual(leftover, [], "zombie children")
+        else:
+            self.assertFalse(alive, "the server is still running")
+            self.assertEqual(status, fault.status)
+
+
+def _add_server_tests():
+    for index, fault in enumerate(SERVER_FAULTS):
+        name = re.sub(r"\W+", "_", f"test_{index:02d}_{fault.args[0]}_{fault.syscall}_{fault.match}_{fault.error}").strip("_")
+        test = lambda self, fault=fault: self.check(fault)  # noqa: E731
+        if fault.known_bug:
+            test = unittest.expectedFailure(test)
+        setattr(ServerFaults, name, test)
+
+
+_add_server_tests()
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--matrix"]:
