@@ -3,7 +3,7 @@ clients, some killed in the middle of their exchange. Afterwards the server
 holds exactly the descriptors it held before, has no zombie children, and said
 nothing but its --verbose lines.
 
-    TOOLKIT=build/toolkit python3 tests/soak/soak.py [--connections N] [--clients N] [--kill-every N]
+    [TOOLKIT=build/toolkit] python3 tests/soak/soak.py [--connections N] [--clients N] [--kill-every N]
 
 Bounded: every socket operation has a timeout and the whole run a deadline."""
 
@@ -20,9 +20,7 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "commands"))
-import harness  # noqa: E402
-
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APPLET = "local-stream-socket-accept"
 OPERATION_TIMEOUT = 10  # seconds for one connect, send or receive
 DEADLINE = 110          # seconds for the whole run
@@ -128,7 +126,7 @@ def wait_until(predicate, limit):
 
 
 def soak(connections, clients, kill_every, limit):
-    toolkit = os.path.abspath(os.environ.get("TOOLKIT", "build/toolkit"))
+    toolkit = os.path.abspath(os.environ.get("TOOLKIT", os.path.join(TOP, "build", "toolkit")))
     # cat echoes; a client killed mid-exchange may make it complain, in several
     # writes that would tear the server's lines apart, so its stderr goes nowhere.
     handler = [shutil.which("sh"), "-c", "exec cat 2>/dev/null"]
@@ -143,6 +141,8 @@ def soak(connections, clients, kill_every, limit):
                               stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
     listener.close()
     problems = []
+    before, after, status, elapsed = {}, {}, {}, 0.0
+    totals = {"ok": 0, "killed": 0, "wrong": 0, "failed": 0, "errors": []}
     try:
         # One exchange first, so that "before" is the server as it runs, not as it starts.
         if exchange(path, b"warm-up\n") != b"warm-up\n":
@@ -164,7 +164,6 @@ def soak(connections, clients, kill_every, limit):
                     os._exit(0)
             os.close(result_write)
             workers.append((pid, result_read))
-        totals = {"ok": 0, "killed": 0, "wrong": 0, "failed": 0, "errors": []}
         for pid, result_read in workers:
             remaining = DEADLINE - (time.monotonic() - started)
             ready, _, _ = select.select([result_read], [], [], max(remaining, 0))
