@@ -8,14 +8,18 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdint>
 #include <csignal>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <link.h>
 #include <optional>
 #include <poll.h>
 #include <sched.h>
 #include <string>
+#include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -215,6 +219,42 @@ int exec_child(void* argument) {
     ::_exit(err == ENOENT || err == ENOTDIR ? exit_not_found : exit_cannot_run);
 }
 
+// Whether the loaded object has text relocations: its read-only pages were then
+// written at load time and must be kept.
+bool has_text_relocations(const dl_phdr_info& object) {
+    for (int i = 0; i < object.dlpi_phnum; ++i) {
+        const ElfW(Phdr)& segment = object.dlpi_phdr[i];
+        if (segment.p_type != PT_DYNAMIC) continue;
+        auto* entry = reinterpret_cast<const ElfW(Dyn)*>(object.dlpi_addr + segment.p_vaddr);
+        for (; entry->d_tag != DT_NULL; ++entry)
+            if (entry->d_tag == DT_TEXTREL || (entry->d_tag == DT_FLAGS && (entry->d_un.d_val & DF_TEXTREL)))
+                return true;
+    }
+    return false;
+}
+
+int release_object(dl_phdr_info* object, std::size_t, void*) {
+    auto vdso = static_cast<std::uintptr_t>(::getauxval(AT_SYSINFO_EHDR));
+    auto headers = reinterpret_cast<std::uintptr_t>(object->dlpi_phdr);
+    if (vdso && headers - vdso < 4096) return 0; // the kernel's vDSO is not file-backed
+    if (has_text_relocations(*object)) return 0;
+    const std::uintptr_t page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    for (int i = 0; i < object->dlpi_phnum; ++i) {
+        const ElfW(Phdr)& segment = object->dlpi_phdr[i];
+        if (segment.p_type != PT_LOAD || (segment.p_flags & PF_W)) continue;
+        std::uintptr_t start = (object->dlpi_addr + segment.p_vaddr + page - 1) & ~(page - 1);
+        std::uintptr_t end = (object->dlpi_addr + segment.p_vaddr + segment.p_memsz) & ~(page - 1);
+        if (start < end) ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+    }
+    return 0;
+}
+
+// Most of the code mapped so far (option parsing, the C++ library's
+// initialisation) never runs again in the loop. Unmap the pages of every
+// segment that is never written (code, read-only data): those the loop needs
+// come back from the file on first use, and an idle server keeps only them.
+void release_startup_pages() { ::dl_iterate_phdr(release_object, nullptr); }
+
 // The clone()d child runs here while we wait for its execve; it is used by one child at a time.
 alignas(64) char child_stack[64 * 1024];
 
@@ -315,6 +355,7 @@ void AcceptLoop::run(Chain& chain) {
     prepare_signals();
     prepare_environment(chain);
     children_.reserve(static_cast<std::size_t>(std::min(settings_.limit, 1024)));
+    release_startup_pages();
 
     std::vector<pollfd> watched;
     watched.push_back({children_ended_.get(), POLLIN, 0});
@@ -450,9 +491,9 @@ pid_t AcceptLoop::start_child(const Listener&, int connection) {
 }
 
 void AcceptLoop::reap() {
-    signalfd_siginfo pending[8];
-    while (::read(children_ended_.get(), pending, sizeof pending) > 0) {
-    }
+    // SIGCHLD does not queue: one read empties the descriptor, waitpid finds every child.
+    signalfd_siginfo pending[4];
+    (void)!::read(children_ended_.get(), pending, sizeof pending);
     for (;;) {
         int status = 0;
         pid_t pid = ::waitpid(-1, &status, WNOHANG);
