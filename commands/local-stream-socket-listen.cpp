@@ -24,12 +24,14 @@ constexpr uid_t keep_uid = static_cast<uid_t>(-1);
 constexpr gid_t keep_gid = static_cast<gid_t>(-1);
 
 const OptionSpec options[] = {
-    {"backlog", 'b', OptionKind::number, "N", "let N connections wait to be accepted (default 5)", 0, INT_MAX},
+    {"backlog", 'b', OptionKind::number, "N", "let N connections wait to be accepted (default 5)",
+     0, INT_MAX},
     {"uid", 'u', OptionKind::number, "N", "give the socket file to user id N", 0, max_id},
     {"gid", 'g', OptionKind::number, "N", "give the socket file to group id N", 0, max_id},
     {"user", 0, OptionKind::text, "NAME", "give the socket file to the account NAME"},
     {"group", 0, OptionKind::text, "NAME", "give the socket file to the group NAME"},
-    {"mode", 'm', OptionKind::number, "N", "permissions of the socket file (octal, e.g. 0660)", 0, 07777, true},
+    {"mode", 'm', OptionKind::number, "N", "permissions of the socket file (octal, e.g. 0660)", 0,
+     07777, true},
     {"pass-credentials", 0, OptionKind::flag, "", "turn on SO_PASSCRED"},
     {"pass-security", 0, OptionKind::flag, "", "turn on SO_PASSSEC"},
     {"upstart-compatibility", 0, OptionKind::flag, "", "set UPSTART_FDS and UPSTART_EVENTS"},
@@ -90,7 +92,8 @@ void remove_stale_socket(const ListenPlan& plan) {
         throw system_error(plan.name, errno);
     }
     if (!S_ISSOCK(found.st_mode))
-        throw Failure(exit_failure, plan.name, "is " + file_kind(found.st_mode) + ", not a socket; left alone");
+        throw Failure(exit_failure, plan.name,
+                      "is " + file_kind(found.st_mode) + ", not a socket; left alone");
     if (server_answers(plan.name, plan.address))
         throw Failure(exit_failure, plan.name, "in use by a running server");
     // Unlink the very file we probed: one swapped in meanwhile is left alone.
@@ -124,7 +127,8 @@ void set_owner_and_mode(int socket_fd, const ListenPlan& plan, Chain& chain) {
     UniqueFd handle = open_bound_node(socket_fd, plan, node);
     chain.on_failure([path = plan.name, node] {
         struct stat now;
-        if (::lstat(path.c_str(), &now) == 0 && now.st_dev == node.st_dev && now.st_ino == node.st_ino)
+        if (::lstat(path.c_str(), &now) == 0 && now.st_dev == node.st_dev &&
+            now.st_ino == node.st_ino)
             ::unlink(path.c_str());
     });
     if ((plan.uid != keep_uid || plan.gid != keep_gid) &&
@@ -149,7 +153,8 @@ void append_fd_name(PendingEnvironment& environment, const ListenPlan& plan, int
         if (inherited > 0 && existing)
             warning("LISTEN_FDNAMES", "does not match LISTEN_FDS=" + std::to_string(inherited) +
                                           "; the earlier descriptors are now named unknown");
-        for (int i = 0; i < inherited; ++i) names.append("unknown:");
+        for (int i = 0; i < inherited; ++i)
+            names.append("unknown:");
     }
     names.append(plan.fd_name.value_or("unknown"));
     environment.set("LISTEN_FDNAMES", names);
@@ -207,8 +212,10 @@ void check_fd_name(std::string_view name) {
 // account names included, so a bad chain stops before the socket exists.
 std::unique_ptr<Step> plan(Invocation& invocation) {
     const ParsedOptions& given = invocation.options();
-    if (given.has("uid") && given.has("user")) throw usage_error("--user", "cannot be used with --uid");
-    if (given.has("gid") && given.has("group")) throw usage_error("--group", "cannot be used with --gid");
+    if (given.has("uid") && given.has("user"))
+        throw usage_error("--user", "cannot be used with --uid");
+    if (given.has("gid") && given.has("group"))
+        throw usage_error("--group", "cannot be used with --gid");
 
     ListenPlan plan;
     plan.backlog = static_cast<int>(given.number("backlog").value_or(5));

@@ -1,4 +1,4 @@
-// AF_UNIX address conversions in both directions, and questions put to the kernel about local sockets.
+// AF_UNIX addresses in both directions, and what the kernel knows about a local socket.
 #include "socket.hpp"
 
 #include "diagnostics.hpp"
@@ -75,13 +75,15 @@ std::optional<std::uint32_t> bound_node_inode(int socket_fd) {
 
     alignas(nlmsghdr) char buffer[4096];
     ssize_t received;
-    do received = ::recv(netlink.get(), buffer, sizeof buffer, 0);
+    do
+        received = ::recv(netlink.get(), buffer, sizeof buffer, 0);
     while (received < 0 && errno == EINTR);
     if (received < 0) return std::nullopt;
     auto size = static_cast<unsigned>(received);
     for (auto* header = reinterpret_cast<nlmsghdr*>(buffer); NLMSG_OK(header, size);
          header = NLMSG_NEXT(header, size)) {
-        if (header->nlmsg_type != SOCK_DIAG_BY_FAMILY) return std::nullopt; // NLMSG_ERROR and the like
+        if (header->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+            return std::nullopt; // NLMSG_ERROR and the like
         auto* message = static_cast<unix_diag_msg*>(NLMSG_DATA(header));
         if (message->udiag_ino != request.query.udiag_ino) continue;
         auto length = static_cast<unsigned>(header->nlmsg_len - NLMSG_LENGTH(sizeof *message));
@@ -100,7 +102,9 @@ bool server_answers(std::string_view subject, const LocalAddress& address) {
     UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!probe) throw system_error("socket", errno);
     int rc;
-    do rc = ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&address.address), address.length);
+    do
+        rc = ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&address.address),
+                       address.length);
     while (rc < 0 && errno == EINTR);
     if (rc == 0 || errno == EAGAIN || errno == EINPROGRESS) return true;
     if (errno == ECONNREFUSED) return false;

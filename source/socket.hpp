@@ -1,4 +1,4 @@
-// AF_UNIX addresses (from a name, a path or @abstract, and back), and what the kernel knows about a local socket.
+// AF_UNIX addresses (from a path or @name, and back); what the kernel knows of a local socket.
 #pragma once
 
 #include <cstdint>
