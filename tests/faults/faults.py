@@ -183,15 +183,30 @@ SERVER_FAULTS = [
 
 
 def format_matrix():
-    lines = ["| applet | syscall | which call | injected | status | message holds | left in dir | note |",
+    def unescape(pattern):
+        return re.sub(r"\\(.)", r"\1", pattern.replace(r"\S*", "...").replace(".*", "..."))
+
+    def client(reply):
+        return "refused" if reply is None else "EOF" if reply == b"" else "served"
+
+    lines = ["| applet and arguments | syscall | which call | injected | status | stderr holds | afterwards | note |",
              "|---|---|---|---|---|---|---|---|"]
     for fault in FAULTS + SERVER_FAULTS:
-        if fault.status is None:
-            fault = dataclasses.replace(fault, status="runs on", fragments=fault.lines)
-        lines.append(f"| {fault.applet} {' '.join(fault.args)} | {fault.syscall.replace('|', ' or ')} | `{fault.match or 'first'}` | "
-                     f"{fault.error} | {fault.status} | {', '.join(fault.fragments) or '(runs on)'} |"
-                     f"{' nothing' if fault.leaves == [] else ' ' + ','.join(fault.leaves) if fault.leaves else ''} |"
-                     f"{' KNOWN BUG: ' + fault.known_bug if fault.known_bug else ''} |")
+        if fault.lines is not None:  # a server
+            status = "server runs on" if fault.status is None else f"{fault.status}"
+            said = [unescape(line) for line in fault.lines]
+            held = ("; ".join(dict.fromkeys(said)) + (f" (x{len(said)})" if len(said) > 1 else "")) or "(nothing)"
+            after = "clients: " + ", ".join(client(reply) for reply in fault.replies)
+        else:
+            status = "0, chain goes on" if fault.status == OK else f"{fault.status}"
+            held = ", ".join(fault.fragments) or "(nothing)"
+            after = "" if fault.leaves is None else "dir empty" if fault.leaves == [] else "dir: " + ",".join(fault.leaves)
+            if fault.setup == "stale":
+                after += " (stale socket there before)"
+        note = "KNOWN BUG: " + fault.known_bug if fault.known_bug else ""
+        cells = [f"{fault.applet} {' '.join(fault.args)}", fault.syscall.replace("|", " or "),
+                 f"`{fault.match}`" if fault.match else "first", fault.error, status, held, after, note]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(lines)
 
 
