@@ -125,11 +125,13 @@ def wait_until(predicate, limit):
     return predicate()
 
 
-def soak(connections, clients, kill_every, limit):
+def soak(connections, clients, kill_every, limit, fork):
     toolkit = os.path.abspath(os.environ.get("TOOLKIT", os.path.join(TOP, "build", "toolkit")))
     # cat echoes; a client killed mid-exchange may make it complain, in several
     # writes that would tear the server's lines apart, so its stderr goes nowhere.
     handler = [shutil.which("sh"), "-c", "exec cat 2>/dev/null"]
+    if fork:  # an applet next: the server forks and the chain goes on in the child
+        handler = ["fdmove", "2", "2"] + handler
     directory = tempfile.mkdtemp(prefix="toolkit-soak-")
     path = os.path.join(directory, "s")
     log = open(os.path.join(directory, "server.log"), "w+")
@@ -219,7 +221,7 @@ def soak(connections, clients, kill_every, limit):
         problems.append(f"{totals['wrong']} wrong answers, {totals['failed']} failed exchanges: {totals['errors']}")
 
     figures = {
-        "connections": connections, "clients": clients, "completed": totals["ok"], "killed": totals["killed"],
+        "path": "fork" if fork else "spawn", "connections": connections, "clients": clients, "completed": totals["ok"], "killed": totals["killed"],
         "seconds": round(elapsed, 1), "per_second": round(connections / elapsed) if elapsed else None,
         "children_unclean": len(unclean), "other_stderr_lines": len(others),
         "server_fds_before": len(before), "server_fds_after": len(after),
@@ -234,8 +236,9 @@ def main():
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--kill-every", type=int, default=10, help="every Nth connection of a client is killed")
     parser.add_argument("--limit", type=int, default=64, help="the server's --connection-limit")
+    parser.add_argument("--fork", action="store_true", help="chain through fdmove, so the server forks")
     args = parser.parse_args()
-    problems, figures = soak(args.connections, args.clients, args.kill_every, args.limit)
+    problems, figures = soak(args.connections, args.clients, args.kill_every, args.limit, args.fork)
     print(json.dumps(figures))
     for problem in problems:
         print("soak: FAILED:", problem, file=sys.stderr)
