@@ -51,7 +51,7 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
         Account found = find_account(account);
         identity = Identity{found.uid, found.gid, {}};
     }
-    if (primary_group) identity.gid = find_group_or_number(*primary_group);
+    if (primary_group) identity.gid = find_group_or_number("--primary-group", *primary_group);
     identity.groups = supplementary ? account_groups(account, identity.gid) : std::vector<gid_t>{identity.gid};
     return std::make_unique<AssumeIdentity>(std::move(identity));
 }

@@ -196,10 +196,12 @@ std::vector<gid_t> account_groups(std::string_view name, gid_t gid) {
 
 #endif
 
-gid_t find_group_or_number(std::string_view text) {
+gid_t find_group_or_number(std::string_view subject, std::string_view text) {
     if (!text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos)
-        return static_cast<gid_t>(parse_number(text, text, 0, max_id));
+        return static_cast<gid_t>(parse_number(subject, text, 0, max_id));
     return find_group(text);
 }
+
+gid_t find_group_or_number(std::string_view text) { return find_group_or_number(text, text); }
 
 } // namespace toolkit

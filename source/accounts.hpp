@@ -25,7 +25,9 @@ struct GroupEntry {
 Account find_account(std::string_view name);
 gid_t find_group(std::string_view name);
 // A group given by name, or by number when it is all digits (a C number).
+// Errors name SUBJECT (the option it came from).
 gid_t find_group_or_number(std::string_view text);
+gid_t find_group_or_number(std::string_view subject, std::string_view text);
 // Every group NAME belongs to in the group database, with GID first.
 std::vector<gid_t> account_groups(std::string_view name, gid_t gid);
 

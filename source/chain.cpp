@@ -49,9 +49,13 @@ void Chain::run_rest_in_child() {
     try {
         run_from(position_ + 1);
     } catch (const Failure& failure) {
+        // What the parent registered was forgotten above; what the links in
+        // this child did (a socket node, say) is ours to undo, as main() would.
+        run_failure_actions();
         report_fatal(failure);
         ::_exit(failure.status());
     } catch (...) {
+        run_failure_actions();
         report("FATAL", "", "unexpected internal error");
         ::_exit(exit_failure);
     }

@@ -29,10 +29,18 @@ void PendingEnvironment::set(std::string_view name, std::string_view value) {
     entry.reserve(name.size() + value.size() + 1);
     entry.append(name).append("=").append(value);
     std::size_t i = find(name);
-    if (i == size())
+    if (i == size()) {
         entries_.insert(entries_.end() - 1, entry.data());
-    else
-        entries_[i] = entry.data();
+        return;
+    }
+    entries_[i] = entry.data();
+    // Programs disagree on which duplicate counts (getenv: the first; Python: the
+    // last), so an inherited second NAME must not outlive the new value.
+    for (std::size_t j = size(); j-- > i + 1;) {
+        const char* other = entries_[j];
+        if (std::strncmp(other, name.data(), name.size()) == 0 && other[name.size()] == '=')
+            entries_.erase(entries_.begin() + static_cast<long>(j));
+    }
 }
 
 void PendingEnvironment::unset(std::string_view name) {

@@ -29,6 +29,7 @@ bool listen_fdnames_match(const PendingEnvironment& environment, int count) {
     const char* names = environment.get("LISTEN_FDNAMES");
     if (!names) return count == 0;
     std::string_view text(names);
+    if (text.empty()) return count == 0; // as libsystemd reads it: no names at all
     int found = 1;
     for (char c : text)
         if (c == ':') ++found;

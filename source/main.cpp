@@ -5,6 +5,7 @@
 #include "registry.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <sys/stat.h>
@@ -23,7 +24,8 @@ constexpr std::string_view multiplexer_usage =
     "  --list          print the applet names, one per line\n"
     "  --help          print this help\n"
     "  --version       print the version\n"
-    "  --install DIR   make a hard link (with -s, a symbolic link) to toolkit\n"
+    "  --install [-s] DIR\n"
+    "                  make a hard link (with -s, a symbolic link) to toolkit\n"
     "                  in DIR for every applet; existing files that are not\n"
     "                  already links to toolkit are left alone\n"
     "\nApplets:\n";
@@ -129,6 +131,16 @@ int dispatch(int argc, char** argv) {
 
 } // namespace
 } // namespace toolkit
+
+// std::terminate only happens on a bug (main catches everything it expects).
+// Replacing libstdc++'s verbose handler keeps its demangler (~45 KiB) out of
+// the binary; the message still names the program.
+namespace __gnu_cxx {
+void __verbose_terminate_handler() {
+    toolkit::report("FATAL", "", "internal error: std::terminate called");
+    std::abort();
+}
+} // namespace __gnu_cxx
 
 int main(int argc, char** argv) {
     using namespace toolkit;

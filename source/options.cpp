@@ -50,6 +50,8 @@ Extent find_option_extent(const CommandSyntax& syntax, std::span<char* const> ar
         if (word[1] == '-') {
             std::string_view name = word.substr(2, word.find('=') - 2);
             bool attached = word.find('=') != std::string_view::npos;
+            // Boost would take "--=x" for an operand "x" or report no name at all.
+            if (name.empty()) throw usage_error(std::string(word), "unknown option");
             if (name == "help" || name == "usage") print_usage(syntax);
             const OptionSpec* spec = find_long(syntax, name);
             i += (spec && spec->kind != OptionKind::flag && !attached) ? 2 : 1;

@@ -18,6 +18,7 @@ STATIC = os.environ.get("TOOLKIT_STATIC") == "1"
 USAGE, FAILURE, CANNOT_RUN, NOT_FOUND = 100, 111, 126, 127
 
 _link_dir = tempfile.mkdtemp(prefix="toolkit-links-")
+os.chmod(_link_dir, 0o755)  # links must stay usable after setuidgid drops root
 atexit.register(shutil.rmtree, _link_dir, ignore_errors=True)
 
 

@@ -1,0 +1,459 @@
+#define BOOST_TEST_MODULE chain
+#include <boost/test/unit_test.hpp>
+
+#include "chain.hpp"
+#include "diagnostics.hpp"
+#include "fd.hpp"
+#include "registry.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <functional>
+#include <initializer_list>
+#include <string>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+using namespace toolkit;
+
+namespace {
+
+// A first link for the tests: it takes no options or operands, counts how
+// often it was planned and run, and runs whatever the test wants.
+int planned = 0;
+int ran = 0;
+std::function<void(Chain&)> probe_action;
+
+class ProbeStep : public Step {
+  public:
+    void run(Chain& chain) override {
+        ++ran;
+        if (probe_action) probe_action(chain);
+    }
+};
+
+std::unique_ptr<Step> plan_probe(Invocation&) {
+    ++planned;
+    return std::make_unique<ProbeStep>();
+}
+
+const AppletInfo probe{{"probe", "NEXT-PROG [ARGS...]", "Record what happens.", {}}, plan_probe};
+const AppletInfo long_probe{
+    {"a-very-long-probe-name", "NEXT-PROG [ARGS...]", "Record what happens.", {}}, plan_probe};
+
+struct Reset {
+    Reset() {
+        planned = ran = 0;
+        probe_action = nullptr;
+        set_program_name("toolkit");
+    }
+    ~Reset() {
+        probe_action = nullptr;
+        set_program_name("toolkit");
+    }
+};
+
+// argv-like words, null-terminated as the kernel hands them over.
+struct Args {
+    Args(std::initializer_list<std::string> words) : strings(words) {
+        for (auto& s : strings)
+            pointers.push_back(s.data());
+        pointers.push_back(nullptr);
+    }
+    std::span<char* const> span() const { return {pointers.data(), pointers.size() - 1}; }
+    std::vector<std::string> strings;
+    std::vector<char*> pointers;
+};
+
+template <typename Body> Failure failure_of(Body body) {
+    try {
+        body();
+    } catch (const Failure& failure) {
+        return failure;
+    }
+    BOOST_FAIL("no failure was thrown");
+    return Failure(0, "", "");
+}
+
+struct TempDir {
+    TempDir() {
+        char name[] = "/tmp/toolkit-chain-test.XXXXXX";
+        BOOST_TEST_REQUIRE(::mkdtemp(name) != nullptr);
+        path = name;
+    }
+    ~TempDir() {
+        std::string command = "rm -rf '" + path + "'";
+        if (std::system(command.c_str()) != 0) BOOST_TEST_MESSAGE("could not remove " << path);
+    }
+    std::string file(const std::string& name, mode_t mode) const {
+        std::string full = path + "/" + name;
+        int fd = ::open(full.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        BOOST_TEST_REQUIRE(fd >= 0);
+        BOOST_TEST_REQUIRE(::write(fd, "#!/bin/sh\n", 10) == 10);
+        ::close(fd);
+        BOOST_TEST_REQUIRE(::chmod(full.c_str(), mode) == 0);
+        return full;
+    }
+    std::string path;
+};
+
+struct Pipe {
+    Pipe() { BOOST_TEST_REQUIRE(::pipe2(fds, O_CLOEXEC) == 0); }
+    ~Pipe() {
+        ::close(fds[0]);
+        ::close(fds[1]);
+    }
+    // Everything written until every write end is closed; call after the writers ended.
+    std::string drain() {
+        ::close(fds[1]);
+        fds[1] = -1;
+        std::string text;
+        char buffer[4096];
+        for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) > 0;)
+            text.append(buffer, static_cast<std::size_t>(n));
+        return text;
+    }
+    int fds[2];
+};
+
+void say(int fd, const std::string& text) {
+    if (!write_all(fd, text)) ::_exit(98);
+}
+
+// Runs BODY in a child (which must end by exec or _exit); its exit status, or
+// 1000 + the signal that killed it.
+template <typename Body> int in_child(Body body) {
+    pid_t pid = ::fork();
+    BOOST_TEST_REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::alarm(20);
+        try {
+            body();
+        } catch (...) {
+        }
+        ::_exit(97);
+    }
+    int status;
+    while (::waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) BOOST_FAIL("waitpid failed");
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
+}
+
+// What main() does with a chain: plan, run, and on failure undo and report.
+[[noreturn]] void run_like_main(Chain& chain, const AppletInfo& first, std::span<char* const> args,
+                                int report_fd) {
+    try {
+        chain.plan(first, args);
+        chain.run();
+    } catch (const Failure& failure) {
+        chain.run_failure_actions();
+        say(report_fd, std::to_string(failure.status()) + "|" + failure.subject());
+        ::_exit(failure.status());
+    }
+}
+
+const std::string system_path = "PATH=/usr/bin:/bin";
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(plan_finds_the_final_program_in_the_pending_path) {
+    Reset reset;
+    TempDir dir;
+    std::string program = dir.file("toolkit-chain-prog", 0755);
+    Args environment{"PATH=/nonexistent:" + dir.path};
+    Chain chain(environment.pointers.data());
+    Args args{"probe", "fdmove", "5", "1", "toolkit-chain-prog", "arg", "-c"};
+    ::close(5);
+    chain.plan(probe, args.span());
+    BOOST_TEST(chain.program_path() == program);
+    BOOST_TEST_REQUIRE(chain.program_argv() != nullptr);
+    BOOST_TEST(std::string(chain.program_argv()[0]) == "toolkit-chain-prog");
+    BOOST_TEST(std::string(chain.program_argv()[1]) == "arg");
+    BOOST_TEST(std::string(chain.program_argv()[2]) == "-c");
+    BOOST_TEST(chain.program_argv()[3] == nullptr);
+    BOOST_TEST(planned == 1);
+    BOOST_TEST(ran == 0);
+    BOOST_TEST(!fd_is_open(5)); // planning changed nothing
+}
+
+BOOST_AUTO_TEST_CASE(several_in_process_links_plan_as_one) {
+    Reset reset;
+    Args environment{system_path};
+    Chain chain(environment.pointers.data());
+    Args args{"fdmove",    "5",   "1",      "fdmove", "-c", "6",   "2",
+              "setuidgid", "0:0", "fdmove", "1",      "1",  "true"};
+    ::close(5);
+    ::close(6);
+    chain.plan(*find_applet("fdmove"), args.span());
+    BOOST_TEST(chain.program_path().ends_with("/true"));
+    BOOST_TEST(std::string(chain.program_argv()[0]) == "true");
+    BOOST_TEST(!fd_is_open(5));
+    BOOST_TEST(!fd_is_open(6));
+}
+
+BOOST_AUTO_TEST_CASE(a_usage_error_in_a_later_link_stops_the_chain_before_anything_ran) {
+    Reset reset;
+    Args environment{system_path};
+    for (std::initializer_list<std::string> words :
+         {std::initializer_list<std::string>{"probe", "fdmove", "5", "1", "setuidgid", "--bogus",
+                                             "nobody", "true"},
+          {"probe", "fdmove", "5", "1", "fdmove", "x", "1", "true"},
+          {"probe", "fdmove", "5"},
+          {"probe", "fdmove", "5", "1"}, // fdmove is an applet here, so its NEXT-PROG is missing
+          {"probe", "setuidgid", "-s", "0:0", "true"}}) {
+        planned = ran = 0;
+        Args args(words);
+        Chain chain(environment.pointers.data());
+        Failure failure = failure_of([&] { chain.plan(probe, args.span()); });
+        BOOST_TEST_CONTEXT("chain " << args.strings[1] << " " << args.strings[2] << " ...") {
+            BOOST_TEST(failure.status() == exit_usage);
+            BOOST_TEST(planned == 1);
+            BOOST_TEST(ran == 0);
+        }
+    }
+    Args args{"probe", "fdmove", "5", "1", "setuidgid", "--bogus", "nobody", "true"};
+    Chain chain(environment.pointers.data());
+    Failure failure = failure_of([&] { chain.plan(probe, args.span()); });
+    BOOST_TEST(failure.subject().find("bogus") != std::string::npos);
+    // The message will name the link that failed, not the first one.
+    BOOST_TEST(program_name() == "setuidgid");
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_account_in_a_later_link_stops_the_chain) {
+    Reset reset;
+    Args environment{system_path};
+    Args args{"probe", "setuidgid", "toolkit-no-such-user", "true"};
+    Chain chain(environment.pointers.data());
+    Failure failure = failure_of([&] { chain.plan(probe, args.span()); });
+    BOOST_TEST(failure.status() == exit_failure);
+    BOOST_TEST(failure.subject() == "toolkit-no-such-user");
+    BOOST_TEST(ran == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_final_program_that_is_missing_is_127) {
+    Reset reset;
+    Args environment{system_path};
+    Args args{"probe", "fdmove", "5", "1", "toolkit-no-such-program"};
+    Chain chain(environment.pointers.data());
+    Failure failure = failure_of([&] { chain.plan(probe, args.span()); });
+    BOOST_TEST(failure.status() == exit_not_found);
+    BOOST_TEST(failure.subject() == "toolkit-no-such-program");
+    BOOST_TEST(planned == 1);
+    BOOST_TEST(ran == 0);
+
+    // The PATH that counts is the pending environment's: here there is none to search.
+    Args no_path{"TERM=dumb"};
+    Args sh{"probe", "sh", "-c", "true"};
+    Chain default_path(no_path.pointers.data());
+    default_path.plan(probe, sh.span());
+    BOOST_TEST(default_path.program_path().ends_with("/sh"));
+
+    Args empty_dir{"PATH=/nonexistent"};
+    Chain nowhere(empty_dir.pointers.data());
+    BOOST_TEST(failure_of([&] { nowhere.plan(probe, sh.span()); }).status() == exit_not_found);
+}
+
+BOOST_AUTO_TEST_CASE(a_final_program_that_cannot_run_is_126) {
+    Reset reset;
+    TempDir dir;
+    std::string plain = dir.file("plain", 0644);
+    Args environment{"PATH=" + dir.path};
+    for (std::string program : {plain, std::string("plain"), dir.path}) {
+        Args args{"probe", "fdmove", "1", "1", program};
+        Chain chain(environment.pointers.data());
+        Failure failure = failure_of([&] { chain.plan(probe, args.span()); });
+        BOOST_TEST(failure.status() == exit_cannot_run);
+        BOOST_TEST(failure.subject() == (program == dir.path ? dir.path : plain));
+    }
+    BOOST_TEST(ran == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_name_with_a_slash_is_never_an_applet) {
+    Reset reset;
+    TempDir dir;
+    // In an empty directory: the build directory holds links named after the applets.
+    char saved[4096];
+    BOOST_TEST_REQUIRE(::getcwd(saved, sizeof saved) != nullptr);
+    BOOST_TEST_REQUIRE(::chdir(dir.path.c_str()) == 0);
+    Args environment{system_path};
+    for (std::string program :
+         {dir.path + "/fdmove", std::string("./fdmove"), std::string("fdmove/")}) {
+        Args args{"probe", program, "1", "1", "true"};
+        Chain chain(environment.pointers.data());
+        Failure failure = failure_of([&] { chain.plan(probe, args.span()); });
+        BOOST_TEST(failure.status() == exit_not_found);
+        BOOST_TEST(failure.subject() == program);
+    }
+    BOOST_TEST_REQUIRE(::chdir(saved) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(run_carries_out_the_links_then_execs_with_the_pending_environment) {
+    Reset reset;
+    Pipe output, report;
+    int status = in_child([&] {
+        std::string target = std::to_string(output.fds[1]);
+        Args environment{system_path, "FOO=inherited", "KEEP=kept"};
+        Args args{"probe", "fdmove", "1", target, "sh", "-c", "echo \"$FOO $KEEP\"; exit 3"};
+        Chain chain(environment.pointers.data());
+        probe_action = [&](Chain& running) {
+            char name[16] = {};
+            ::prctl(PR_GET_NAME, name, 0, 0, 0);
+            say(report.fds[1],
+                std::string("name=") + name + " last=" + std::to_string(running.at_last_link()) +
+                    " program=" + running.program_path() + " ran=" + std::to_string(ran));
+            running.environment.set("FOO", "changed");
+        };
+        run_like_main(chain, probe, args.span(), report.fds[1]);
+    });
+    BOOST_TEST(status == 3);
+    BOOST_TEST(output.drain() == "changed kept\n");
+    std::string text = report.drain();
+    BOOST_TEST(text.starts_with("name=probe last=0 program=/"));
+    BOOST_TEST(text.ends_with("/sh ran=1"));
+}
+
+BOOST_AUTO_TEST_CASE(the_last_link_knows_it_is_last) {
+    Reset reset;
+    Pipe report;
+    int status = in_child([&] {
+        Args environment{system_path};
+        Args args{"probe", "true"};
+        Chain chain(environment.pointers.data());
+        probe_action = [&](Chain& running) {
+            say(report.fds[1], "last=" + std::to_string(running.at_last_link()));
+        };
+        run_like_main(chain, probe, args.span(), report.fds[1]);
+    });
+    BOOST_TEST(status == 0);
+    BOOST_TEST(report.drain() == "last=1");
+}
+
+BOOST_AUTO_TEST_CASE(the_process_name_follows_the_link) {
+    Reset reset;
+    Pipe report;
+    in_child([&] {
+        Args environment{system_path};
+        Args args{"a-very-long-probe-name", "true"};
+        Chain chain(environment.pointers.data());
+        probe_action = [&](Chain&) {
+            char name[17] = {};
+            ::prctl(PR_GET_NAME, name, 0, 0, 0);
+            say(report.fds[1], name);
+        };
+        run_like_main(chain, long_probe, args.span(), report.fds[1]);
+    });
+    BOOST_TEST(report.drain() == "a-very-long-pro");
+}
+
+BOOST_AUTO_TEST_CASE(a_failing_link_runs_the_undo_actions_in_reverse) {
+    Reset reset;
+    Pipe report;
+    ::close(99);
+    int status = in_child([&] {
+        Args environment{system_path};
+        Args args{"probe", "fdmove", "1", "99", "true"};
+        Chain chain(environment.pointers.data());
+        probe_action = [&](Chain& running) {
+            running.on_failure([&] { say(report.fds[1], "first-undone "); });
+            running.on_failure([&] { say(report.fds[1], "second-undone "); });
+        };
+        run_like_main(chain, probe, args.span(), report.fds[1]);
+    });
+    BOOST_TEST(status == exit_failure);
+    BOOST_TEST(report.drain() == "second-undone first-undone 111|descriptor 99");
+}
+
+BOOST_AUTO_TEST_CASE(the_rest_of_the_chain_runs_in_a_forked_child) {
+    Reset reset;
+    Pipe output, report;
+    int status = in_child([&] {
+        std::string target = std::to_string(output.fds[1]);
+        Args environment{system_path};
+        Args args{"probe", "fdmove", "1", target, "sh", "-c", "echo from the child; exit 4"};
+        Chain chain(environment.pointers.data());
+        probe_action = [&](Chain& running) {
+            running.on_failure([&] { say(report.fds[1], "undone "); });
+            pid_t pid = ::fork();
+            if (pid == 0) running.run_rest_in_child();
+            int child_status;
+            ::waitpid(pid, &child_status, 0);
+            say(report.fds[1], "child=" + std::to_string(WEXITSTATUS(child_status)));
+            ::_exit(0); // the parent's part of the test ends here
+        };
+        run_like_main(chain, probe, args.span(), report.fds[1]);
+    });
+    BOOST_TEST(status == 0);
+    BOOST_TEST(output.drain() == "from the child\n");
+    BOOST_TEST(report.drain() == "child=4");
+}
+
+BOOST_AUTO_TEST_CASE(a_failure_in_the_forked_child_is_reported_there_and_ends_it) {
+    Reset reset;
+    Pipe errors, report;
+    ::close(99);
+    int status = in_child([&] {
+        ::dup2(errors.fds[1], STDERR_FILENO);
+        Args environment{system_path};
+        Args args{"probe", "fdmove", "1", "99", "true"};
+        Chain chain(environment.pointers.data());
+        probe_action = [&](Chain& running) {
+            running.on_failure(
+                [&] { say(report.fds[1], "undone-in-" + std::to_string(::getpid()) + " "); });
+            pid_t pid = ::fork();
+            if (pid == 0) running.run_rest_in_child();
+            int child_status;
+            ::waitpid(pid, &child_status, 0);
+            say(report.fds[1], "child=" + std::to_string(WEXITSTATUS(child_status)));
+            ::_exit(0);
+        };
+        run_like_main(chain, probe, args.span(), report.fds[1]);
+    });
+    BOOST_TEST(status == 0);
+    // The child forgot the parent's undo actions: the parent still owns them.
+    BOOST_TEST(report.drain() == "child=111");
+    BOOST_TEST(errors.drain() ==
+               "fdmove: FATAL: descriptor 99: " + std::string(std::strerror(EBADF)) + "\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_failure_in_the_forked_child_undoes_what_the_child_did_and_only_that) {
+    // The parent's undo actions belong to the parent; what a link did in the
+    // child (here: a socket node it created) is removed when the child fails.
+    const AppletInfo* listen = find_applet("local-stream-socket-listen");
+    if (!listen) {
+        BOOST_TEST_MESSAGE(
+            "no local-stream-socket-listen applet: nothing that creates a node in the child");
+        return;
+    }
+    Reset reset;
+    TempDir dir;
+    Pipe errors, report;
+    ::close(99);
+    std::string node = dir.path + "/s";
+    int status = in_child([&] {
+        ::dup2(errors.fds[1], STDERR_FILENO);
+        Args environment{system_path};
+        Args args{"probe", "local-stream-socket-listen", node, "fdmove", "1", "99", "true"};
+        Chain chain(environment.pointers.data());
+        probe_action = [&](Chain& running) {
+            running.on_failure([&] { say(report.fds[1], "parent-undo-in-child "); });
+            pid_t pid = ::fork();
+            if (pid == 0) running.run_rest_in_child();
+            int child_status;
+            ::waitpid(pid, &child_status, 0);
+            say(report.fds[1], "child=" + std::to_string(WEXITSTATUS(child_status)));
+            ::_exit(0);
+        };
+        run_like_main(chain, probe, args.span(), report.fds[1]);
+    });
+    BOOST_TEST(status == 0);
+    BOOST_TEST(report.drain() == "child=111");
+    BOOST_TEST(errors.drain() ==
+               "fdmove: FATAL: descriptor 99: " + std::string(std::strerror(EBADF)) + "\n");
+    struct stat st;
+    BOOST_TEST(::lstat(node.c_str(), &st) < 0, node << " was left behind");
+}

@@ -1,0 +1,175 @@
+#define BOOST_TEST_MODULE diagnostics
+#include <boost/test/unit_test.hpp>
+
+#include "diagnostics.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <string>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+using namespace toolkit;
+
+namespace {
+
+// Runs BODY with stderr going to a SOCK_SEQPACKET socket, which keeps the
+// boundaries of every write(2): the result holds one string per write.
+template <typename Body> std::vector<std::string> writes_to_stderr(Body body) {
+    int pair[2];
+    BOOST_TEST_REQUIRE(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0);
+    int saved = ::dup(STDERR_FILENO);
+    BOOST_TEST_REQUIRE(saved >= 0);
+    ::dup2(pair[1], STDERR_FILENO);
+    ::close(pair[1]);
+    body();
+    ::dup2(saved, STDERR_FILENO);
+    ::close(saved);
+    std::vector<std::string> messages;
+    for (int i = 0; i < 1000; ++i) {
+        char buffer[65536];
+        ssize_t n = ::recv(pair[0], buffer, sizeof buffer, MSG_DONTWAIT);
+        if (n <= 0) break;
+        messages.emplace_back(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(pair[0]);
+    return messages;
+}
+
+struct NameGuard {
+    ~NameGuard() { set_program_name("toolkit"); }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(failure_constructors) {
+    Failure usage = usage_error("--backlog", "not a number: x");
+    BOOST_TEST(usage.status() == 100);
+    BOOST_TEST(usage.subject() == "--backlog");
+    BOOST_TEST(usage.detail() == "not a number: x");
+
+    Failure system = system_error("/run/socket", ENOENT);
+    BOOST_TEST(system.status() == 111);
+    BOOST_TEST(system.subject() == "/run/socket");
+    BOOST_TEST(system.detail() == std::strerror(ENOENT));
+
+    Failure lookup = lookup_error("nobody-here", "no such account");
+    BOOST_TEST(lookup.status() == 111);
+    BOOST_TEST(lookup.subject() == "nobody-here");
+    BOOST_TEST(lookup.detail() == "no such account");
+
+    BOOST_TEST(exit_success == 0);
+    BOOST_TEST(exit_usage == 100);
+    BOOST_TEST(exit_failure == 111);
+    BOOST_TEST(exit_cannot_run == 126);
+    BOOST_TEST(exit_not_found == 127);
+}
+
+BOOST_AUTO_TEST_CASE(one_write_per_line_in_the_documented_format) {
+    NameGuard guard;
+    set_program_name("fdmove");
+    auto messages = writes_to_stderr([] {
+        report_fatal(system_error("descriptor 9", EBADF));
+        error("accept", "Too many open files");
+        warning("--mode", "660 is decimal");
+        report("FATAL", "subject", "detail");
+    });
+    std::vector<std::string> expected{
+        "fdmove: FATAL: descriptor 9: " + std::string(std::strerror(EBADF)) + "\n",
+        "fdmove: ERROR: accept: Too many open files\n",
+        "fdmove: WARNING: --mode: 660 is decimal\n",
+        "fdmove: FATAL: subject: detail\n",
+    };
+    BOOST_TEST(messages == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_long_line_is_still_one_write) {
+    NameGuard guard;
+    set_program_name("setuidgid");
+    std::string detail(10000, 'd');
+    auto messages = writes_to_stderr([&] { error(std::string(5000, 's'), detail); });
+    BOOST_TEST_REQUIRE(messages.size() == 1u);
+    BOOST_TEST(messages[0] == "setuidgid: ERROR: " + std::string(5000, 's') + ": " + detail + "\n");
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_subject_is_left_out) {
+    NameGuard guard;
+    set_program_name("fdmove");
+    auto messages = writes_to_stderr([] {
+        report_fatal(Failure(111, "", "out of memory"));
+        warning("", "careful");
+    });
+    std::vector<std::string> expected{"fdmove: FATAL: out of memory\n",
+                                      "fdmove: WARNING: careful\n"};
+    BOOST_TEST(messages == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(the_name_follows_the_running_program) {
+    NameGuard guard;
+    BOOST_TEST(program_name() == "toolkit");
+    auto messages = writes_to_stderr([] {
+        error("x", "first");
+        set_program_name("fdmove");
+        error("x", "second");
+        set_program_name("setuidgid");
+        error("x", "third");
+    });
+    std::vector<std::string> expected{"toolkit: ERROR: x: first\n", "fdmove: ERROR: x: second\n",
+                                      "setuidgid: ERROR: x: third\n"};
+    BOOST_TEST(messages == expected, boost::test_tools::per_element());
+    BOOST_TEST(program_name() == "setuidgid");
+}
+
+BOOST_AUTO_TEST_CASE(reporting_keeps_errno) {
+    auto messages = writes_to_stderr([] {
+        errno = EACCES;
+        warning("a", "b");
+        BOOST_TEST(errno == EACCES);
+    });
+    BOOST_TEST(messages.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(write_all_writes_everything) {
+    int pipe_fds[2];
+    BOOST_TEST_REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
+    // Far more than a pipe holds, so write(2) comes back short while the reader drains it.
+    std::string text;
+    for (int i = 0; text.size() < 1000000; ++i)
+        text += std::to_string(i) + ",";
+    std::string received;
+    std::thread reader([&] {
+        char buffer[4096];
+        ssize_t n;
+        while ((n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0)
+            received.append(buffer, static_cast<std::size_t>(n));
+    });
+    bool written = write_all(pipe_fds[1], text);
+    ::close(pipe_fds[1]);
+    reader.join();
+    ::close(pipe_fds[0]);
+    BOOST_TEST(written);
+    BOOST_TEST(received.size() == text.size());
+    BOOST_TEST((received == text));
+}
+
+BOOST_AUTO_TEST_CASE(write_all_reports_failure) {
+    BOOST_TEST(write_all(-1, "x") == false);
+    int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    BOOST_TEST_REQUIRE(fd >= 0);
+    BOOST_TEST(write_all(fd, "x") == false);
+    ::close(fd);
+
+    int pipe_fds[2];
+    BOOST_TEST_REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
+    ::close(pipe_fds[0]);
+    auto old = std::signal(SIGPIPE, SIG_IGN);
+    BOOST_TEST(write_all(pipe_fds[1], "x") == false);
+    std::signal(SIGPIPE, old);
+    ::close(pipe_fds[1]);
+
+    BOOST_TEST(write_all(-1, "") == true); // nothing to write is not a failure
+}
