@@ -97,16 +97,17 @@ void check_listener(int fd) {
     if (!S_ISSOCK(st.st_mode)) throw Failure(exit_failure, subject, "not a socket but " + file_kind(st.st_mode));
     int domain = socket_option(fd, SO_DOMAIN);
     if (domain != AF_UNIX) {
-        std::string family = domain == AF_INET ? "AF_INET" : domain == AF_INET6 ? "AF_INET6"
-                                                         : "family " + std::to_string(domain);
-        throw Failure(exit_failure, subject, "not a local (AF_UNIX) socket but an " + family + " one");
+        std::string kind = domain == AF_INET    ? "an AF_INET socket"
+                           : domain == AF_INET6 ? "an AF_INET6 socket"
+                                                : "a socket of family " + std::to_string(domain);
+        throw Failure(exit_failure, subject, "not a local (AF_UNIX) socket but " + kind);
     }
     int type = socket_option(fd, SO_TYPE);
     if (type != SOCK_STREAM) {
-        std::string kind = type == SOCK_DGRAM       ? "a datagram (SOCK_DGRAM)"
-                           : type == SOCK_SEQPACKET ? "a SOCK_SEQPACKET"
-                                                    : "a type " + std::to_string(type);
-        throw Failure(exit_failure, subject, "not a stream socket but " + kind + " one");
+        std::string kind = type == SOCK_DGRAM       ? "a datagram (SOCK_DGRAM) socket"
+                           : type == SOCK_SEQPACKET ? "a SOCK_SEQPACKET socket"
+                                                    : "a socket of type " + std::to_string(type);
+        throw Failure(exit_failure, subject, "not a stream socket but " + kind);
     }
     if (!socket_option(fd, SO_ACCEPTCONN))
         throw Failure(exit_failure, subject, "a stream socket that is not listening");
@@ -175,8 +176,8 @@ class ConnectionVariables {
     std::vector<std::size_t> ends_;
 };
 
-// Read by the child that clone() starts in our own memory; it must not
-// allocate or touch anything else of ours before execve.
+// What the child of a final program needs. A clone()d child shares our
+// memory until its execve: it must not allocate or change anything of ours.
 struct ExecPlan {
     const char* path;
     char* const* argv;
@@ -198,27 +199,36 @@ void append(char*& at, const char* end, std::string_view text) {
     at += n;
 }
 
-// It runs on child_stack, which AddressSanitizer does not know for a stack: a
-// sanitizer build would warn of false positives at its _exit. Not instrumented.
-__attribute__((no_sanitize("address"))) int exec_child(void* argument) {
-    const ExecPlan& plan = *static_cast<const ExecPlan*>(argument);
-    // accept4 set close-on-exec on the connection; dup2 gives 0 and 1 without it.
-    if (::dup2(plan.connection, STDIN_FILENO) < 0 || ::dup2(plan.connection, STDOUT_FILENO) < 0) ::_exit(exit_failure);
-    if (plan.sigchld) ::sigaction(SIGCHLD, plan.sigchld, nullptr);
-    ::sigprocmask(SIG_SETMASK, plan.mask, nullptr);
-    ::execve(plan.path, plan.argv, plan.envp);
-    int err = errno;
+// The two functions below run on child_stack, which AddressSanitizer does not
+// know for a stack: instrumented, a sanitizer build warns of false positives at
+// the _exit. They are left out of the instrumentation.
+#define TOOLKIT_ON_FOREIGN_STACK __attribute__((no_sanitize("address")))
+
+// "APPLET: FATAL: SUBJECT: DETAIL" without allocating, then _exit.
+[[noreturn]] TOOLKIT_ON_FOREIGN_STACK void child_fatal(std::string_view subject, int err, int status) {
     char line[4096 + 256];
     char* at = line;
     const char* end = line + sizeof line - 1;
     append(at, end, program_name());
     append(at, end, ": FATAL: ");
-    append(at, end, plan.path);
+    append(at, end, subject);
     append(at, end, ": ");
     append(at, end, error_text(err));
     *at++ = '\n';
     write_all(STDERR_FILENO, std::string_view(line, static_cast<std::size_t>(at - line)));
-    ::_exit(err == ENOENT || err == ENOTDIR ? exit_not_found : exit_cannot_run);
+    ::_exit(status);
+}
+
+TOOLKIT_ON_FOREIGN_STACK int exec_child(void* argument) {
+    const ExecPlan& plan = *static_cast<const ExecPlan*>(argument);
+    // accept4 set close-on-exec on the connection; dup2 gives 0 and 1 without it.
+    if (::dup2(plan.connection, STDIN_FILENO) < 0 || ::dup2(plan.connection, STDOUT_FILENO) < 0)
+        child_fatal("descriptors 0 and 1", errno, exit_failure);
+    if (plan.sigchld) ::sigaction(SIGCHLD, plan.sigchld, nullptr);
+    ::sigprocmask(SIG_SETMASK, plan.mask, nullptr);
+    ::execve(plan.path, plan.argv, plan.envp);
+    int err = errno;
+    child_fatal(plan.path, err, err == ENOENT || err == ENOTDIR ? exit_not_found : exit_cannot_run);
 }
 
 // Whether the loaded object has text relocations: its read-only pages were then
@@ -270,7 +280,7 @@ class AcceptLoop : public Step {
     void prepare_signals();
     void prepare_environment(Chain& chain);
     void serve(const Listener& listener);
-    pid_t start_child(const Listener& listener, int connection);
+    pid_t start_child(int connection);
     void reap();
     void back_off();
 
@@ -440,7 +450,7 @@ void AcceptLoop::serve(const Listener& listener) {
     variables_.add("UNIXREMOTEEGID", std::to_string(credentials.gid));
     if (auto groups = peer_groups(fd)) variables_.add("UNIXREMOTEGIDLIST", *groups);
 
-    pid_t pid = start_child(listener, fd);
+    pid_t pid = start_child(fd);
     if (pid < 0) {
         error("starting a child", std::strerror(errno));
         connection.reset();
@@ -458,17 +468,25 @@ void AcceptLoop::serve(const Listener& listener) {
     }
 }
 
-pid_t AcceptLoop::start_child(const Listener&, int connection) {
+pid_t AcceptLoop::start_child(int connection) {
     const sigset_t* mask = &inherited_mask_;
     const struct sigaction* sigchld = restore_sigchld_ ? &inherited_sigchld_ : nullptr;
     if (chain_->at_last_link()) {
-        // The next program is exec'd: start it without copying our address
-        // space; we are suspended until it has called execve.
         envp_.resize(base_size_);
         for (std::size_t i = 0; i < variables_.count(); ++i) envp_.push_back(variables_.entry(i));
         envp_.push_back(nullptr);
         ExecPlan plan{chain_->program_path().c_str(), chain_->program_argv(), envp_.data(), connection, mask,
                       sigchld};
+        // The next program is exec'd. With at most one other child (most
+        // likely one that is ending), start it without copying our address
+        // space, suspended until its execve: the cheapest way. With more
+        // running, the new child may wait for a CPU and we would wait with
+        // it; a copy lets us go back to accepting at once.
+        if (children_.size() >= 2) {
+            pid_t pid = ::fork();
+            if (pid == 0) exec_child(&plan);
+            return pid;
+        }
         return ::clone(exec_child, child_stack + sizeof child_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &plan);
     }
     // The next program is an applet: a real fork, and the chain goes on in the child.
@@ -477,7 +495,7 @@ pid_t AcceptLoop::start_child(const Listener&, int connection) {
     for (const Listener& listener : listeners_) ::close(listener.fd);
     ::close(children_ended_.release());
     if (::dup2(connection, STDIN_FILENO) < 0 || ::dup2(connection, STDOUT_FILENO) < 0) {
-        report("FATAL", "descriptor 0 and 1", std::strerror(errno));
+        report("FATAL", "descriptors 0 and 1", std::strerror(errno));
         ::_exit(exit_failure);
     }
     ::close(connection);

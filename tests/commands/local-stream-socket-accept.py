@@ -349,6 +349,29 @@ class Child(AcceptTestCase):
                 self.assertEqual(child["KEEP_ME"], "yes")
                 self.check_descriptors(seen, server)
 
+    def test_same_child_state_while_others_run(self):
+        # With children already running, the server starts the next one
+        # differently (it copies itself); the child must not see a difference.
+        waiting_report = probe("import sys; sys.stdin.buffer.read()\n" + REPORT[2])
+        env = dict(os.environ, LISTEN_FDS="1", LISTEN_PID="1", UNIXLOCALPID="7")
+        server = self.serve([ACCEPT] + waiting_report, env=env)
+        clients = [connect(self.socket_path()) for _ in range(4)]
+        try:
+            # Let each child start before the next connection.
+            for client in clients:
+                wait_for(lambda: len(server.children()) >= clients.index(client) + 1, "the child to start")
+            for client in reversed(clients):
+                client.shutdown(socket.SHUT_WR)
+                seen = json.loads(read_all(client))
+                self.check_descriptors(seen, server)
+                self.assertEqual(seen["env"]["UNIXREMOTEPID"], str(os.getpid()))
+                self.assertEqual(seen["env"]["PROTO"], "UNIX")
+                for name in UNSET_BY_ACCEPT:
+                    self.assertNotIn(name, seen["env"])
+        finally:
+            for client in clients:
+                client.close()
+
     def test_remote_path_when_client_binds(self):
         client_path = self.socket_path("client")
         _, seen = self.report(bind=client_path)
