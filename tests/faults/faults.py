@@ -25,8 +25,8 @@ import harness  # noqa: E402
 from harness import FAILURE, CANNOT_RUN, NOT_FOUND, STATIC  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from strace_faults import (Fault, STRACE, TracedServer, children_of, find_in_trace, inject_run, inject_spec,  # noqa: E402
-                           locate, trace_spec)
+from strace_faults import (Fault, TracedServer, children_of, find_in_trace, inject_run, inject_spec,  # noqa: E402
+                           locate, strace_unusable, trace_spec)
 
 MARK = "FAULT_MARK"
 REACHED = "reached\n"
@@ -212,8 +212,9 @@ def format_matrix():
 class Faults(harness.ToolkitTestCase):
     @classmethod
     def setUpClass(cls):
-        if STRACE is None:
-            raise unittest.SkipTest("strace is not installed")
+        reason = strace_unusable()
+        if reason:
+            raise unittest.SkipTest(reason)
         fd = os.open(os.devnull, os.O_RDONLY)
         os.dup2(fd, SPARE_FD)
         os.close(fd)
@@ -332,8 +333,9 @@ class ServerFaults(harness.ToolkitTestCase):
 
     @classmethod
     def setUpClass(cls):
-        if STRACE is None:
-            raise unittest.SkipTest("strace is not installed")
+        reason = strace_unusable()
+        if reason:
+            raise unittest.SkipTest(reason)
 
     def serve(self, fault, options):
         directory = tempfile.mkdtemp(prefix="toolkit-faults-")

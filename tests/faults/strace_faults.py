@@ -9,6 +9,16 @@ import tempfile
 
 STRACE = shutil.which("strace")
 
+
+def strace_unusable():
+    """Why strace cannot trace here (no strace, ptrace refused), or None."""
+    if STRACE is None:
+        return "strace is not installed"
+    result = subprocess.run([STRACE, "-f", "-qq", "-o", os.devnull, "true"], capture_output=True, text=True)
+    if result.returncode != 0:
+        return "strace cannot trace here: " + (result.stderr.strip().splitlines() or ["?"])[-1]
+    return None
+
 # ASan's leak check refuses to run under ptrace; everything else of it still works.
 _ASAN = "detect_leaks=0"
 
