@@ -1,4 +1,4 @@
-// local-stream-socket-accept: the UCSPI server loop: one child per connection on inherited listening sockets.
+// local-stream-socket-accept: the UCSPI server loop, one child per connection.
 #include "applet.hpp"
 #include "chain.hpp"
 #include "diagnostics.hpp"
@@ -8,8 +8,8 @@
 
 #include <cerrno>
 #include <climits>
-#include <cstdint>
 #include <csignal>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
@@ -33,11 +33,12 @@ namespace toolkit::applets {
 namespace {
 
 const OptionSpec options[] = {
-    {"connection-limit", 'c', OptionKind::number, "N", "serve at most N connections at once (default 40)",
-     1, INT_MAX},
+    {"connection-limit", 'c', OptionKind::number, "N",
+     "serve at most N connections at once (default 40)", 1, INT_MAX},
     {"connection-limit-per-uid", 'C', OptionKind::number, "N",
      "serve at most N connections at once per client euid; close the others", 1, INT_MAX},
-    {"localname", 'l', OptionKind::text, "PATH", "set UNIXLOCALPATH to PATH instead of the socket's name"},
+    {"localname", 'l', OptionKind::text, "PATH",
+     "set UNIXLOCALPATH to PATH instead of the socket's name"},
     {"verbose", 'v', OptionKind::flag, "", "log each connection and each child's end on stderr"},
 };
 
@@ -52,21 +53,30 @@ struct Settings {
 constexpr const char* dropped_variables[] = {"LISTEN_FDS",   "LISTEN_PID",   "LISTEN_FDNAMES",
                                              "UNIXLOCALUID", "UNIXLOCALGID", "UNIXLOCALPID"};
 // Set per connection; an old value must never leak through when ours is unset.
-constexpr const char* connection_variables[] = {"UNIXLOCALPATH",  "UNIXREMOTEPATH",  "UNIXREMOTEPID",
-                                                "UNIXREMOTEEUID", "UNIXREMOTEEGID", "UNIXREMOTEGIDLIST"};
+constexpr const char* connection_variables[] = {"UNIXLOCALPATH",  "UNIXREMOTEPATH",
+                                                "UNIXREMOTEPID",  "UNIXREMOTEEUID",
+                                                "UNIXREMOTEEGID", "UNIXREMOTEGIDLIST"};
 
 // Transient accept failures: they say nothing about the listening socket.
 bool transient(int err) {
     switch (err) {
-    case EMFILE: case ENFILE: case ENOBUFS: case ENOMEM: case EPROTO: case EPERM:
-    case ECONNABORTED: case EINTR:
+    case EMFILE:
+    case ENFILE:
+    case ENOBUFS:
+    case ENOMEM:
+    case EPROTO:
+    case EPERM:
+    case ECONNABORTED:
+    case EINTR:
         return true;
     default:
         return false;
     }
 }
 
-std::string descriptor_name(int fd) { return "descriptor " + std::to_string(fd); }
+std::string descriptor_name(int fd) {
+    return "descriptor " + std::to_string(fd);
+}
 
 std::string file_kind(mode_t mode) {
     if (S_ISREG(mode)) return "a regular file";
@@ -94,7 +104,8 @@ void check_listener(int fd) {
         if (errno == EBADF) throw Failure(exit_failure, subject, "not open (no listening socket)");
         throw system_error(subject, errno);
     }
-    if (!S_ISSOCK(st.st_mode)) throw Failure(exit_failure, subject, "not a socket but " + file_kind(st.st_mode));
+    if (!S_ISSOCK(st.st_mode))
+        throw Failure(exit_failure, subject, "not a socket but " + file_kind(st.st_mode));
     int domain = socket_option(fd, SO_DOMAIN);
     if (domain != AF_UNIX) {
         std::string kind = domain == AF_INET    ? "an AF_INET socket"
@@ -239,7 +250,8 @@ bool has_text_relocations(const dl_phdr_info& object) {
         if (segment.p_type != PT_DYNAMIC) continue;
         auto* entry = reinterpret_cast<const ElfW(Dyn)*>(object.dlpi_addr + segment.p_vaddr);
         for (; entry->d_tag != DT_NULL; ++entry)
-            if (entry->d_tag == DT_TEXTREL || (entry->d_tag == DT_FLAGS && (entry->d_un.d_val & DF_TEXTREL)))
+            if (entry->d_tag == DT_TEXTREL ||
+                (entry->d_tag == DT_FLAGS && (entry->d_un.d_val & DF_TEXTREL)))
                 return true;
     }
     return false;
@@ -265,7 +277,9 @@ int release_object(dl_phdr_info* object, std::size_t, void*) {
 // initialisation) never runs again in the loop. Unmap the pages of every
 // segment that is never written (code, read-only data): those the loop needs
 // come back from the file on first use, and an idle server keeps only them.
-void release_startup_pages() { ::dl_iterate_phdr(release_object, nullptr); }
+void release_startup_pages() {
+    ::dl_iterate_phdr(release_object, nullptr);
+}
 
 // The clone()d child runs here while we wait for its execve; it is used by one child at a time.
 alignas(64) char child_stack[64 * 1024];
@@ -283,11 +297,13 @@ class AcceptLoop : public Step {
     pid_t start_child(int connection);
     void reap();
     void back_off();
+    bool clients_waiting();
 
     Settings settings_;
     Chain* chain_ = nullptr;
     std::vector<Listener> listeners_;
-    UniqueFd children_ended_; // signalfd for SIGCHLD
+    std::vector<pollfd> listener_polls_; // for a look at the queues without waiting
+    UniqueFd children_ended_;            // signalfd for SIGCHLD
     sigset_t inherited_mask_;
     struct sigaction inherited_sigchld_ {};
     bool restore_sigchld_ = false;
@@ -334,10 +350,12 @@ void AcceptLoop::prepare_signals() {
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
-    if (::sigprocmask(SIG_BLOCK, &chld, &inherited_mask_) < 0) throw system_error("sigprocmask", errno);
+    if (::sigprocmask(SIG_BLOCK, &chld, &inherited_mask_) < 0)
+        throw system_error("sigprocmask", errno);
     // An ignored SIGCHLD (or SA_NOCLDWAIT) would reap children behind our back
     // and the count would never go down; children get the old setting back.
-    if (::sigaction(SIGCHLD, nullptr, &inherited_sigchld_) < 0) throw system_error("sigaction", errno);
+    if (::sigaction(SIGCHLD, nullptr, &inherited_sigchld_) < 0)
+        throw system_error("sigaction", errno);
     if (inherited_sigchld_.sa_handler == SIG_IGN || (inherited_sigchld_.sa_flags & SA_NOCLDWAIT)) {
         struct sigaction plain {};
         plain.sa_handler = SIG_DFL;
@@ -351,8 +369,10 @@ void AcceptLoop::prepare_signals() {
 
 void AcceptLoop::prepare_environment(Chain& chain) {
     PendingEnvironment& environment = chain.environment;
-    for (const char* name : dropped_variables) environment.unset(name);
-    for (const char* name : connection_variables) environment.unset(name);
+    for (const char* name : dropped_variables)
+        environment.unset(name);
+    for (const char* name : connection_variables)
+        environment.unset(name);
     environment.set("PROTO", "UNIX");
     // Built once: per connection only its own variables are added after these.
     char* const* entries = environment.envp();
@@ -371,7 +391,9 @@ void AcceptLoop::run(Chain& chain) {
 
     std::vector<pollfd> watched;
     watched.push_back({children_ended_.get(), POLLIN, 0});
-    for (const Listener& listener : listeners_) watched.push_back({listener.fd, POLLIN, 0});
+    for (const Listener& listener : listeners_)
+        watched.push_back({listener.fd, POLLIN, 0});
+    listener_polls_.assign(watched.begin() + 1, watched.end());
 
     for (;;) {
         bool accepting = children_.size() < static_cast<std::size_t>(settings_.limit);
@@ -435,8 +457,8 @@ void AcceptLoop::serve(const Listener& listener) {
         auto used = per_uid_.find(credentials.uid);
         if (used != per_uid_.end() && used->second >= settings_.per_uid_limit) {
             error("uid " + std::to_string(credentials.uid),
-                  "already has " + std::to_string(used->second) +
-                      " connections, the limit per uid; connection closed");
+                  "at the limit of " + std::to_string(settings_.per_uid_limit) +
+                      " connections per uid; connection closed");
             return;
         }
     }
@@ -461,7 +483,8 @@ void AcceptLoop::serve(const Listener& listener) {
     if (settings_.per_uid_limit) ++per_uid_[credentials.uid];
     if (settings_.verbose) {
         std::string id = std::to_string(pid);
-        log_line(id + " started " + std::to_string(children_.size()) + "/" + std::to_string(settings_.limit));
+        log_line(id + " started " + std::to_string(children_.size()) + "/" +
+                 std::to_string(settings_.limit));
         log_line(id + " " + (listener.local_name.empty() ? "-" : listener.local_name) + " " +
                  (remote.empty() ? "-" : remote) + " " + std::to_string(credentials.pid) + " " +
                  std::to_string(credentials.uid) + " " + std::to_string(credentials.gid));
@@ -473,26 +496,33 @@ pid_t AcceptLoop::start_child(int connection) {
     const struct sigaction* sigchld = restore_sigchld_ ? &inherited_sigchld_ : nullptr;
     if (chain_->at_last_link()) {
         envp_.resize(base_size_);
-        for (std::size_t i = 0; i < variables_.count(); ++i) envp_.push_back(variables_.entry(i));
+        for (std::size_t i = 0; i < variables_.count(); ++i)
+            envp_.push_back(variables_.entry(i));
         envp_.push_back(nullptr);
-        ExecPlan plan{chain_->program_path().c_str(), chain_->program_argv(), envp_.data(), connection, mask,
+        ExecPlan plan{chain_->program_path().c_str(),
+                      chain_->program_argv(),
+                      envp_.data(),
+                      connection,
+                      mask,
                       sigchld};
-        // The next program is exec'd. With at most one other child (most
-        // likely one that is ending), start it without copying our address
-        // space, suspended until its execve: the cheapest way. With more
-        // running, the new child may wait for a CPU and we would wait with
-        // it; a copy lets us go back to accepting at once.
-        if (children_.size() >= 2) {
+        // The next program is exec'd. When we are not busy, start it without
+        // copying our address space, suspended until its execve: the
+        // cheapest way. When more clients wait or other children run, the
+        // new child may wait for a CPU and we would wait with it; a copy
+        // lets us go back to accepting at once.
+        if (children_.size() >= 2 || clients_waiting()) {
             pid_t pid = ::fork();
             if (pid == 0) exec_child(&plan);
             return pid;
         }
-        return ::clone(exec_child, child_stack + sizeof child_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &plan);
+        return ::clone(exec_child, child_stack + sizeof child_stack,
+                       CLONE_VM | CLONE_VFORK | SIGCHLD, &plan);
     }
     // The next program is an applet: a real fork, and the chain goes on in the child.
     pid_t pid = ::fork();
     if (pid != 0) return pid;
-    for (const Listener& listener : listeners_) ::close(listener.fd);
+    for (const Listener& listener : listeners_)
+        ::close(listener.fd);
     ::close(children_ended_.release());
     if (::dup2(connection, STDIN_FILENO) < 0 || ::dup2(connection, STDOUT_FILENO) < 0) {
         report("FATAL", "descriptors 0 and 1", std::strerror(errno));
@@ -501,13 +531,18 @@ pid_t AcceptLoop::start_child(int connection) {
     ::close(connection);
     if (sigchld) ::sigaction(SIGCHLD, sigchld, nullptr);
     ::sigprocmask(SIG_SETMASK, mask, nullptr);
-    for (const char* name : connection_variables) chain_->environment.unset(name);
+    for (const char* name : connection_variables)
+        chain_->environment.unset(name);
     for (std::size_t i = 0; i < variables_.count(); ++i) {
         std::string_view entry = variables_.entry(i);
         std::size_t equals = entry.find('=');
         chain_->environment.set(entry.substr(0, equals), entry.substr(equals + 1));
     }
     chain_->run_rest_in_child();
+}
+
+bool AcceptLoop::clients_waiting() {
+    return ::poll(listener_polls_.data(), listener_polls_.size(), 0) > 0;
 }
 
 void AcceptLoop::reap() {
@@ -539,7 +574,8 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
     const ParsedOptions& given = invocation.options();
     Settings settings;
     if (auto limit = given.number("connection-limit")) settings.limit = static_cast<int>(*limit);
-    if (auto limit = given.number("connection-limit-per-uid")) settings.per_uid_limit = static_cast<int>(*limit);
+    if (auto limit = given.number("connection-limit-per-uid"))
+        settings.per_uid_limit = static_cast<int>(*limit);
     if (auto name = given.text("localname")) settings.localname = std::string(*name);
     settings.verbose = given.has("verbose");
     invocation.next_program();

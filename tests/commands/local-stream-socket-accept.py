@@ -9,14 +9,13 @@ import resource
 import shutil
 import signal
 import socket
-import stat
 import subprocess
 import tempfile
 import threading
 import time
 import unittest
 
-from harness import (FAILURE, NOT_FOUND, USAGE, PYTHON, ToolkitTestCase, applet_link, forms, main,
+from harness import (FAILURE, NOT_FOUND, USAGE, ToolkitTestCase, applet_link, forms, main,
                      probe, run, which)
 
 APPLET = "local-stream-socket-accept"
@@ -516,8 +515,8 @@ class Limits(AcceptTestCase):
         self.assertEqual(first.recv(100), b"one\n")
         # Same uid, over the limit: closed without being served.
         self.assertEqual(exchange(self.socket_path()), b"")
-        self.assertIn(f"{APPLET}: ERROR: uid {os.geteuid()}: ", server.log())
-        self.assertIn("limit", server.log())
+        self.assertIn(f"{APPLET}: ERROR: uid {os.geteuid()}: at the limit of 1 connections per uid; "
+                      "connection closed\n", server.log())
         self.assertEqual(len(server.lines(STARTED)), 1)
         first.close()
         wait_for(lambda: server.lines(ENDED), "the first child to end")
