@@ -15,10 +15,10 @@ class Chain {
   public:
     explicit Chain(char* const* initial_environment) : environment(initial_environment) {}
 
-    // Plan the links that start with APPLET at ARGS[0] and go on for as long as
+    // Plan the links that start with FIRST at ARGS[0] and go on for as long as
     // the next program is a bare applet name; then find the program that ends
     // the chain. Nothing is changed yet: any error stops the chain here.
-    void plan(const AppletInfo& applet, std::span<char* const> args);
+    void plan(const AppletInfo& first, std::span<char* const> args);
 
     // Run every link in order, then execve the final program.
     [[noreturn]] void run();

@@ -8,7 +8,7 @@
 #include <boost/program_options/errors.hpp>
 #include <boost/program_options/options_description.hpp>
 #include <boost/program_options/parsers.hpp>
-#include <cstdio>
+#include <charconv>
 #include <unistd.h>
 
 namespace po = boost::program_options;
@@ -104,10 +104,10 @@ Failure translate(const po::error& e) {
 void check_octal_hint(const OptionSpec& spec, std::string_view text, std::uint64_t value) {
     auto number = read_c_number(text);
     if (spec.octal_expected && number && number->base == NumberBase::decimal && value > 7) {
-        char octal[32];
-        snprintf(octal, sizeof octal, "0%llo", static_cast<unsigned long long>(value));
+        char digits[32];
+        std::string_view octal(digits, std::to_chars(digits, digits + sizeof digits, value, 8).ptr);
         warning(std::string("--").append(spec.long_name),
-                std::string(text) + " is decimal (" + octal + " in octal); write 0" +
+                std::string(text) + " is decimal (0" + std::string(octal) + " in octal); write 0" +
                     std::string(text) + " if octal was meant");
     }
 }
@@ -193,7 +193,7 @@ std::string usage_text(const CommandSyntax& syntax) {
     if (!syntax.options.empty()) text.append(" [OPTIONS]");
     text.append(" ").append(syntax.synopsis).append("\n");
     text.append(syntax.summary).append("\n\nOptions:\n");
-    auto line = [&text](std::string left, std::string_view help) {
+    auto line = [&text](const std::string& left, std::string_view help) {
         text.append("  ").append(left);
         text.append(left.size() < 30 ? 30 - left.size() : 1, ' ');
         text.append(help).append("\n");

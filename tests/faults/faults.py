@@ -1,0 +1,402 @@
+"""Fault injection: make each system call an applet makes on purpose fail (with
+strace's syscall tampering) and check that the failure is clean: one FATAL line
+naming what failed, the documented exit status, the next program never run,
+nothing left behind, no crash, no hang.
+
+The syscall x applet matrix is FAULTS (programs that end: the failure must
+stop the chain) and SERVER_FAULTS (local-stream-socket-accept: a failure costs
+one connection at most); `python3 faults.py --matrix` prints both as one table."""
+
+import dataclasses
+import os
+import re
+import select
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "commands"))
+import harness  # noqa: E402
+from harness import FAILURE, CANNOT_RUN, NOT_FOUND, STATIC  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from strace_faults import (Fault, TracedServer, children_of, find_in_trace, inject_run, inject_spec,  # noqa: E402
+                           locate, strace_unusable, trace_spec)
+
+MARK = "FAULT_MARK"
+REACHED = "reached\n"
+# The program at the end of every chain: it prints REACHED only if it ran.
+END = ["printenv", MARK]
+
+# An fd the test opens for fdmove to move (kept away from 0..2 so that moving it
+# does not disturb the output we observe).
+SPARE_FD = 8
+
+CLIENT_TIMEOUT = 10  # seconds a client waits for the server
+OK = 0  # the fault is absorbed: retried or harmless, and the chain goes on
+LISTEN = "local-stream-socket-listen"
+STAT = "newfstatat|fstatat64|statx|lstat|fstat"
+
+
+def passwd_fragment():
+    return "/etc/passwd" if STATIC else "daemon"
+
+
+# applet, its arguments (the chain goes on with END), the syscall to break and
+# a regular expression its arguments must match (which of the calls is ours),
+# the error (an errno name, or "retval=N" to fake a success), the exit status,
+# and the fragments the one FATAL line must hold.
+FAULTS = [
+    # fdmove
+    Fault("fdmove", ["9", "8"], "fcntl", r"^8, F_GETFD", "EBADF", FAILURE, ["descriptor 8", "Bad file descriptor"]),
+    Fault("fdmove", ["9", "8"], "dup2|dup3", r"^8, 9", "EMFILE", FAILURE, ["descriptor 9", "Too many open files"]),
+    Fault("fdmove", ["9", "8"], "dup2|dup3", r"^8, 9", "EINTR", OK, []),
+    Fault("fdmove", ["-c", "9", "8"], "dup2|dup3", r"^8, 9", "EBUSY", FAILURE, ["descriptor 9", "Device or resource busy"]),
+    Fault("fdmove", ["8", "8"], "fcntl", r"^8, F_GETFD", "EBADF", FAILURE, ["descriptor 8", "Bad file descriptor"]),
+    Fault("fdmove", ["9", "8"], "close", r"^8\)", "EIO", OK, []),
+    Fault("fdmove", ["9", "8"], "execve", r"printenv", "EACCES", CANNOT_RUN, ["printenv", "Permission denied"]),
+    Fault("fdmove", ["9", "8"], "execve", r"printenv", "ENOENT", NOT_FOUND, ["printenv", "No such file or directory"]),
+    Fault("fdmove", ["9", "8"], "execve", r"printenv", "E2BIG", CANNOT_RUN, ["printenv", "Argument list too long"]),
+    Fault("fdmove", ["9", "8"], "execve", r"printenv", "ENOEXEC", CANNOT_RUN, ["printenv", "Exec format error"]),
+    Fault("fdmove", ["9", "8"], "prctl", r"PR_SET_NAME", "EINVAL", OK, []),
+    # setuidgid
+    Fault("setuidgid", ["daemon"], "openat|open", r'"/etc/passwd"', "EACCES", FAILURE, [passwd_fragment()]),
+    Fault("setuidgid", ["daemon"], "setgroups", r"", "EPERM", FAILURE, ["setgroups", "Operation not permitted"]),
+    Fault("setuidgid", ["daemon"], "setgid", r"", "EPERM", FAILURE, ["setgid 1", "Operation not permitted"]),
+    Fault("setuidgid", ["1:1"], "setgid", r"", "EINVAL", FAILURE, ["setgid 1", "Invalid argument"]),
+    Fault("setuidgid", ["daemon"], "setuid", r"^1\)", "EAGAIN", FAILURE, ["setuid 1", "Resource temporarily unavailable"]),
+    Fault("setuidgid", ["daemon"], "getresuid", r"", "EFAULT", FAILURE, ["getresuid", "Bad address"]),
+    Fault("setuidgid", ["daemon"], "getresgid", r"", "EFAULT", FAILURE, ["getresgid", "Bad address"]),
+    # The check that root cannot be regained must notice a kernel that lets it.
+    Fault("setuidgid", ["daemon"], "setuid", r"^0\)", "retval=0", FAILURE, ["setuid", "root privileges could be regained"]),
+    Fault("setuidgid", ["daemon"], "setresuid|setreuid", r"0", "retval=0", FAILURE, ["setuid", "root privileges could be regained"]),
+    Fault("setuidgid", ["daemon"], "execve", r"printenv", "EACCES", CANNOT_RUN, ["printenv", "Permission denied"]),
+    # A chain: the failing link names itself, not the first one.
+    Fault("setuidgid", ["1:1", "fdmove", "9", "8"], "dup2|dup3", r"^8, 9", "EMFILE", FAILURE,
+          ["descriptor 9", "Too many open files"], applet_named="fdmove"),
+    # local-stream-socket-listen: {dir} is a fresh directory for every run.
+    Fault(LISTEN, ["{dir}/s"], "socket", r"^AF_UNIX, SOCK_STREAM", "EMFILE", FAILURE,
+          ["socket", "Too many open files"], leaves=[]),
+    Fault(LISTEN, ["--pass-credentials", "{dir}/s"], "setsockopt", r"SO_PASSCRED", "ENOPROTOOPT", FAILURE,
+          ["SO_PASSCRED", "Protocol not available"], leaves=[]),
+    Fault(LISTEN, ["--pass-security", "{dir}/s"], "setsockopt", r"SO_PASSSEC", "ENOPROTOOPT", FAILURE,
+          ["SO_PASSSEC", "Protocol not available"], leaves=[]),
+    Fault(LISTEN, ["{dir}/s"], STAT, r'/s", .*AT_SYMLINK_NOFOLLOW', "EACCES", FAILURE,
+          ["{dir}/s", "Permission denied"], leaves=[]),
+    # The stale-socket probe: a socket nobody listens on is at PATH already.
+    Fault(LISTEN, ["{dir}/s"], "connect", r'/s"', "EACCES", FAILURE,
+          ["{dir}/s", "Permission denied"], setup="stale", leaves=["s"]),
+    Fault(LISTEN, ["{dir}/s"], "connect", r'/s"', "retval=0", FAILURE,
+          ["{dir}/s", "in use by a running server"], setup="stale", leaves=["s"]),
+    Fault(LISTEN, ["{dir}/s"], "unlink", r'/s"', "EPERM", FAILURE,
+          ["{dir}/s", "Operation not permitted"], setup="stale", leaves=["s"]),
+    Fault(LISTEN, ["{dir}/s"], "bind", r'/s"', "EADDRINUSE", FAILURE,
+          ["{dir}/s", "Address already in use"], leaves=[]),
+    Fault(LISTEN, ["{dir}/s"], "bind", r'/s"', "EACCES", FAILURE,
+          ["{dir}/s", "Permission denied"], setup="stale", leaves=[]),
+    Fault(LISTEN, ["@{abstract}"], "bind", r'sun_path=@', "EADDRINUSE", FAILURE,
+          ["@{abstract}", "Address already in use"]),
+    Fault(LISTEN, ["-m", "0600", "{dir}/s"], "openat|open", r'/s", O_RDONLY\|O_NOFOLLOW', "EACCES", FAILURE,
+          ["{dir}/s", "Permission denied"], leaves=[],
+          known_bug="the node is left behind: the undo is registered only after the O_PATH open succeeded"),
+    Fault(LISTEN, ["{dir}/s"], STAT, r'^\d+, "", \{st_mode=S_IFSOCK', "EIO", FAILURE,
+          ["{dir}/s", "Input/output error"], leaves=[],
+          known_bug="the node is left behind: the undo is registered only after fstat of the O_PATH handle"),
+    # Without sock_diag the node is checked by owner, link count and mode instead.
+    Fault(LISTEN, ["-m", "0600", "{dir}/s"], "socket", r"^AF_NETLINK", "EAFNOSUPPORT", OK, [], leaves=["s"]),
+    Fault(LISTEN, ["-u", "1", "-g", "1", "{dir}/s"], "fchownat", r'""', "EPERM", FAILURE,
+          ["{dir}/s", "Operation not permitted"], leaves=[]),
+    Fault(LISTEN, ["-m", "01660", "{dir}/s"], "chmod|fchmodat", r"/proc/self/fd/", "EPERM", FAILURE,
+          ["{dir}/s", "Operation not permitted"], leaves=[]),
+    Fault(LISTEN, ["{dir}/s"], "listen", r"", "EADDRINUSE", FAILURE,
+          ["{dir}/s", "Address already in use"], leaves=[]),
+    Fault(LISTEN, ["{dir}/s"], "fcntl", r"^3, F_SETFD, 0", "EIO", FAILURE,
+          ["descriptor 3", "Input/output error"], leaves=[]),
+    Fault(LISTEN, ["{dir}/s"], "execve", r"printenv", "EACCES", CANNOT_RUN,
+          ["printenv", "Permission denied"], leaves=[]),
+    # Moving the socket to 3 when something else was there (here: the spare fd's copy).
+    Fault("fdmove", ["-c", "3", "8", LISTEN, "{dir}/s"], "dup2|dup3", r"^\d+, 3\)", "EBUSY", FAILURE,
+          ["descriptor 3", "Device or resource busy"], applet_named=LISTEN, leaves=[], nth=2),
+    Fault(LISTEN, ["{dir}/s", "setuidgid", "1:1"], "setgid", r"", "EPERM", FAILURE,
+          ["setgid 1", "Operation not permitted"], applet_named="setuidgid", leaves=[]),
+]
+
+
+ACCEPT = "local-stream-socket-accept"
+A_ERROR = ACCEPT + ": ERROR: "
+A_FATAL = ACCEPT + ": FATAL: "
+REPLY = b"reply\n"
+# What each connection runs: exec'd straight from the server (a vfork-style
+# spawn), or, when an applet comes next, a fork that goes on with the chain.
+SPAWNED = ["echo", "reply"]
+FORKED = ["fdmove", "2", "2", "echo", "reply"]
+TRANSIENT = {"EMFILE": "Too many open files", "ENFILE": "Too many open files in system",
+             "ENOBUFS": "No buffer space available", "ENOMEM": "Cannot allocate memory",
+             "EPROTO": "Protocol error", "EPERM": "Operation not permitted",
+             "ECONNABORTED": "Software caused connection abort", "EINTR": "Interrupted system call"}
+
+# The server is started on a listening socket made here (fdmove puts it on 3),
+# then two clients connect one after the other and read what they get.
+# status None: the server must still be running afterwards, with no zombie.
+SERVER_FAULTS = [
+    *[Fault(ACCEPT, SPAWNED, "accept4|accept", r"^3,", name, None, [], replies=[REPLY, REPLY],
+            lines=[re.escape(A_ERROR + "accept on descriptor 3: " + text)])
+      for name, text in TRANSIENT.items()],
+    Fault(ACCEPT, SPAWNED, "accept4|accept", r"^3,", "EINVAL", FAILURE, [], replies=[b"", None],
+          lines=[re.escape(A_FATAL + "accept on descriptor 3: Invalid argument")]),
+    Fault(ACCEPT, SPAWNED, "poll|ppoll", r"", "EINTR", None, [], replies=[REPLY, REPLY], lines=[]),
+    Fault(ACCEPT, SPAWNED, "poll|ppoll", r"", "ENOMEM", FAILURE, [], replies=[b"", None],
+          lines=[re.escape(A_FATAL + "poll: Cannot allocate memory")]),
+    Fault(ACCEPT, SPAWNED, "clone|clone3", r"", "EAGAIN", None, [], replies=[b"", REPLY],
+          lines=[re.escape(A_ERROR + "starting a child: Resource temporarily unavailable")]),
+    Fault(ACCEPT, FORKED, "clone|clone3|fork|vfork", r"", "EAGAIN", None, [], replies=[b"", REPLY],
+          lines=[re.escape(A_ERROR + "starting a child: Resource temporarily unavailable")]),
+    # In the children (strace counts per process, so every child's call fails).
+    Fault(ACCEPT, SPAWNED, "execve", r"echo", "EACCES", None, [], replies=[b"", b""],
+          lines=[re.escape(A_FATAL) + r"\S*/echo: Permission denied"] * 2),
+    Fault(ACCEPT, FORKED, "execve", r"echo", "ENOENT", None, [], replies=[b"", b""],
+          lines=[r"fdmove: FATAL: \S*/echo: No such file or directory"] * 2),
+    Fault(ACCEPT, FORKED, "dup2|dup3", r"^\d+, 0", "EBADF", None, [], replies=[b"", b""],
+          lines=[re.escape(A_FATAL) + r"descriptors? 0.*: Bad file descriptor"] * 2),
+    Fault(ACCEPT, SPAWNED, "dup2|dup3", r"^\d+, 0", "EBADF", None, [], replies=[b"", b""],
+          lines=[re.escape(A_FATAL) + r"descriptors? 0.*: Bad file descriptor"] * 2),
+    Fault(ACCEPT, SPAWNED, "getsockopt", r"SO_PEERCRED", "ENOBUFS", None, [], replies=[b"", REPLY],
+          lines=[re.escape(A_ERROR + "peer credentials: No buffer space available")]),
+    # Starting up.
+    Fault(ACCEPT, SPAWNED, "getsockopt", r"SO_ACCEPTCONN", "EBADF", FAILURE, [], replies=[b"", None],
+          lines=[re.escape(A_FATAL + "descriptor 3: Bad file descriptor")]),
+    Fault(ACCEPT, SPAWNED, "getsockname", r"^3,", "ENOBUFS", FAILURE, [], replies=[b"", None],
+          lines=[re.escape(A_FATAL + "descriptor 3: No buffer space available")]),
+    Fault(ACCEPT, SPAWNED, "fcntl", r"^3, F_SETFL", "EIO", FAILURE, [], replies=[b"", None],
+          lines=[re.escape(A_FATAL + "descriptor 3: Input/output error")]),
+    Fault(ACCEPT, SPAWNED, "rt_sigprocmask", r"^SIG_BLOCK, \[CHLD\]", "EINVAL", FAILURE, [], replies=[b"", None],
+          lines=[re.escape(A_FATAL + "sigprocmask: Invalid argument")]),
+    Fault(ACCEPT, SPAWNED, "signalfd4|signalfd", r"", "EMFILE", FAILURE, [], replies=[b"", None],
+          lines=[re.escape(A_FATAL + "signalfd: Too many open files")]),
+]
+
+
+def format_matrix():
+    def unescape(pattern):
+        return re.sub(r"\\(.)", r"\1", pattern.replace(r"\S*", "...").replace(".*", "..."))
+
+    def client(reply):
+        return "refused" if reply is None else "EOF" if reply == b"" else "served"
+
+    lines = ["| applet and arguments | syscall | which call | injected | status | stderr holds | afterwards | note |",
+             "|---|---|---|---|---|---|---|---|"]
+    for fault in FAULTS + SERVER_FAULTS:
+        if fault.lines is not None:  # a server
+            status = "server runs on" if fault.status is None else f"{fault.status}"
+            said = [unescape(line) for line in fault.lines]
+            held = ("; ".join(dict.fromkeys(said)) + (f" (x{len(said)})" if len(said) > 1 else "")) or "(nothing)"
+            after = "clients: " + ", ".join(client(reply) for reply in fault.replies)
+        else:
+            status = "0, chain goes on" if fault.status == OK else f"{fault.status}"
+            held = ", ".join(fault.fragments) or "(nothing)"
+            after = "" if fault.leaves is None else "dir empty" if fault.leaves == [] else "dir: " + ",".join(fault.leaves)
+            if fault.setup == "stale":
+                after += " (stale socket there before)"
+        note = "KNOWN BUG: " + fault.known_bug if fault.known_bug else ""
+        cells = [f"{fault.applet} {' '.join(fault.args)}", fault.syscall.replace("|", " or "),
+                 f"`{fault.match}`" if fault.match else "first", fault.error, status, held, after, note]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines)
+
+
+class Faults(harness.ToolkitTestCase):
+    @classmethod
+    def setUpClass(cls):
+        reason = strace_unusable()
+        if reason:
+            raise unittest.SkipTest(reason)
+        fd = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(fd, SPARE_FD)
+        os.close(fd)
+        cls.env = dict(os.environ, **{MARK: REACHED.strip()})
+        cls.controls = {}
+
+    @classmethod
+    def tearDownClass(cls):
+        os.close(SPARE_FD)
+
+    def prepare(self, fault):
+        """A fresh directory (and abstract name) for one run: argv and fragments filled in."""
+        directory = tempfile.mkdtemp(prefix="toolkit-faults-")
+        self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
+        names = {"dir": directory, "abstract": f"toolkit-faults-{os.getpid()}-{os.path.basename(directory)}"}
+        if fault.setup == "stale":
+            stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            stale.bind(os.path.join(directory, "s"))
+            stale.close()
+        argv = [harness.applet_link(fault.applet)] + [a.format(**names) for a in fault.args] + END
+        return argv, directory, [f.format(**names) for f in fault.fragments]
+
+    def control(self, fault):
+        """The same command without a fault must reach the end of the chain,
+        or the fault tests prove nothing."""
+        key = (fault.applet, tuple(fault.args), fault.setup)
+        if key not in self.controls:
+            argv, _, _ = self.prepare(fault)
+            result = harness.run(argv, env=self.env, pass_fds=(SPARE_FD,))
+            self.assertClean(result, REACHED)
+            self.controls[key] = True
+
+    def check(self, fault):
+        if "setuidgid" in [fault.applet] + fault.args and os.geteuid() != 0:
+            self.skipTest("changing identity needs root")
+        self.control(fault)
+        argv, _, _ = self.prepare(fault)
+        where = locate(argv, fault, env=self.env, pass_fds=(SPARE_FD,))
+        if where is None:
+            self.skipTest(f"{fault.applet} makes no {fault.syscall} call matching {fault.match!r} here")
+        argv, directory, fragments = self.prepare(fault)
+        result, injected = inject_run(argv, fault, where, env=self.env, pass_fds=(SPARE_FD,))
+        self.assertTrue(injected, f"strace did not inject into {where}: {result.stderr!r}")
+        self.assertGreaterEqual(result.returncode, 0, f"killed by signal {-result.returncode}: {result.stderr!r}")
+        if fault.status == OK:
+            self.assertClean(result, REACHED)
+        else:
+            self.assertFatal(result, fault.applet_named or fault.applet, fault.status, *fragments)
+            self.assertEqual(result.stdout, "", "the next program ran after a failure")
+        if fault.leaves is not None:
+            self.assertEqual(sorted(os.listdir(directory)), sorted(fault.leaves),
+                             "what the run left in its directory")
+            if fault.setup == "stale" and "s" in fault.leaves:
+                self.assertTrue(stat.S_ISSOCK(os.lstat(os.path.join(directory, "s")).st_mode))
+
+    def test_umask_is_restored_for_the_next_program(self):
+        """--mode works through the umask while binding; the next program gets the old one back."""
+        directory = tempfile.mkdtemp(prefix="toolkit-faults-")
+        self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
+        old = os.umask(0o027)
+        try:
+            result = harness.run([harness.applet_link(LISTEN), "-m", "0666", os.path.join(directory, "s"),
+                                  harness.PYTHON, "-c", "import os; print(oct(os.umask(0)))"])
+        finally:
+            os.umask(old)
+        self.assertClean(result, "0o27\n")
+        self.assertEqual(stat.S_IMODE(os.lstat(os.path.join(directory, "s")).st_mode), 0o666)
+
+
+def _add_tests():
+    for index, fault in enumerate(FAULTS):
+        name = re.sub(r"\W+", "_", f"test_{index:02d}_{fault.applet}_{fault.syscall}_{fault.error}").strip("_")
+        test = lambda self, fault=fault: self.check(fault)  # noqa: E731
+        if fault.known_bug:
+            test = unittest.expectedFailure(test)
+        setattr(Faults, name, test)
+
+
+_add_tests()
+
+
+def exchange(path):
+    """Connect, read to the end: the bytes read, or None when nobody accepts connections."""
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    client.settimeout(CLIENT_TIMEOUT)
+    try:
+        client.connect(path)
+    except (ConnectionRefusedError, FileNotFoundError):
+        client.close()
+        return None
+    data = b""
+    try:
+        while chunk := client.recv(4096):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    finally:
+        client.close()
+    return data
+
+
+def zombies(pid):
+    found = []
+    for child in children_of(pid):
+        try:
+            with open(f"/proc/{child}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    found.append(child)
+        except OSError:
+            pass
+    return found
+
+
+class ServerFaults(harness.ToolkitTestCase):
+    """local-stream-socket-accept: failures in the loop cost one connection at most."""
+
+    @classmethod
+    def setUpClass(cls):
+        reason = strace_unusable()
+        if reason:
+            raise unittest.SkipTest(reason)
+
+    def serve(self, fault, options):
+        directory = tempfile.mkdtemp(prefix="toolkit-faults-")
+        self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
+        path = os.path.join(directory, "s")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        listener.listen(8)
+        argv = [harness.applet_link("fdmove"), "3", str(listener.fileno()), ACCEPT] + fault.args
+        server = TracedServer(argv, options, pass_fds=(listener.fileno(),))
+        listener.close()  # only the server holds it: when it ends, clients are refused
+        replies = [exchange(path) for _ in fault.replies]
+        if fault.status is not None:  # it should be ending: give strace the time to see it
+            try:
+                server.strace.wait(timeout=CLIENT_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                pass
+        alive = server.running()
+        if alive:
+            pids = children_of(server.strace.pid)
+            deadline = time.monotonic() + 5
+            while pids and zombies(pids[0]) and time.monotonic() < deadline:
+                select.select([], [], [], 0.05)
+            leftover = zombies(pids[0]) if pids else []
+        status, stderr, lines = server.stop()
+        return replies, alive, status, stderr, lines, (leftover if alive else [])
+
+    def check(self, fault):
+        _, _, _, _, lines, _ = self.serve(dataclasses.replace(fault, replies=[REPLY], status=None), ["-e", trace_spec(fault.syscall)])
+        where = find_in_trace(lines, fault)
+        if where is None:
+            self.skipTest(f"no {fault.syscall} call matching {fault.match!r} here")
+        replies, alive, status, stderr, lines, leftover = self.serve(
+            fault, ["-e", "trace=" + where.syscall, "-e", inject_spec(fault, where)])
+        self.assertTrue(any("(INJECTED)" in line for line in lines), f"strace did not inject into {where}")
+        self.assertEqual(replies, fault.replies, f"what the clients read; server said {stderr!r}")
+        got = stderr.splitlines()
+        self.assertEqual(len(got), len(fault.lines), f"stderr lines: {stderr!r}")
+        for line, pattern in zip(got, fault.lines):
+            self.assertRegex(line, "^" + pattern + "$")
+        if fault.status is None:
+            self.assertTrue(alive, f"the server stopped: {stderr!r}")
+            self.assertEqual(leftover, [], "zombie children")
+        else:
+            self.assertFalse(alive, "the server is still running")
+            self.assertEqual(status, fault.status)
+
+
+def _add_server_tests():
+    for index, fault in enumerate(SERVER_FAULTS):
+        name = re.sub(r"\W+", "_", f"test_{index:02d}_{fault.args[0]}_{fault.syscall}_{fault.match}_{fault.error}").strip("_")
+        test = lambda self, fault=fault: self.check(fault)  # noqa: E731
+        if fault.known_bug:
+            test = unittest.expectedFailure(test)
+        setattr(ServerFaults, name, test)
+
+
+_add_server_tests()
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--matrix"]:
+        print(format_matrix())
+        raise SystemExit(0)
+    harness.main()
