@@ -13,20 +13,12 @@
 #include <string>
 #include <unistd.h>
 #include <vector>
+#include "support.hpp"
 
 using namespace toolkit;
+using namespace toolkit::testing;
 
 namespace {
-
-template <typename Body> Failure failure_of(Body body) {
-    try {
-        body();
-    } catch (const Failure& failure) {
-        return failure;
-    }
-    BOOST_FAIL("no failure was thrown");
-    return Failure(0, "", "");
-}
 
 // A temporary file holding TEXT, removed afterwards.
 struct TempFile {

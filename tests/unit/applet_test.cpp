@@ -8,8 +8,10 @@
 #include <initializer_list>
 #include <string>
 #include <vector>
+#include "support.hpp"
 
 using namespace toolkit;
+using namespace toolkit::testing;
 
 namespace {
 
@@ -29,16 +31,6 @@ struct Args {
     std::vector<std::string> strings;
     std::vector<char*> pointers;
 };
-
-template <typename Body> Failure failure_of(Body body) {
-    try {
-        body();
-    } catch (const Failure& failure) {
-        return failure;
-    }
-    BOOST_FAIL("no failure was thrown");
-    return Failure(0, "", "");
-}
 
 } // namespace
 

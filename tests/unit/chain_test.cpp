@@ -18,8 +18,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
+#include "support.hpp"
 
 using namespace toolkit;
+using namespace toolkit::testing;
 
 namespace {
 
@@ -68,38 +70,6 @@ struct Args {
     std::span<char* const> span() const { return {pointers.data(), pointers.size() - 1}; }
     std::vector<std::string> strings;
     std::vector<char*> pointers;
-};
-
-template <typename Body> Failure failure_of(Body body) {
-    try {
-        body();
-    } catch (const Failure& failure) {
-        return failure;
-    }
-    BOOST_FAIL("no failure was thrown");
-    return Failure(0, "", "");
-}
-
-struct TempDir {
-    TempDir() {
-        char name[] = "/tmp/toolkit-chain-test.XXXXXX";
-        BOOST_TEST_REQUIRE(::mkdtemp(name) != nullptr);
-        path = name;
-    }
-    ~TempDir() {
-        std::string command = "rm -rf '" + path + "'";
-        if (std::system(command.c_str()) != 0) BOOST_TEST_MESSAGE("could not remove " << path);
-    }
-    std::string file(const std::string& name, mode_t mode) const {
-        std::string full = path + "/" + name;
-        int fd = ::open(full.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        BOOST_TEST_REQUIRE(fd >= 0);
-        BOOST_TEST_REQUIRE(::write(fd, "#!/bin/sh\n", 10) == 10);
-        ::close(fd);
-        BOOST_TEST_REQUIRE(::chmod(full.c_str(), mode) == 0);
-        return full;
-    }
-    std::string path;
 };
 
 struct Pipe {
@@ -164,7 +134,7 @@ const std::string system_path = "PATH=/usr/bin:/bin";
 BOOST_AUTO_TEST_CASE(plan_finds_the_final_program_in_the_pending_path) {
     Reset reset;
     TempDir dir;
-    std::string program = dir.file("toolkit-chain-prog", 0755);
+    std::string program = dir.file("toolkit-chain-prog", "#!/bin/sh\n", 0755);
     Args environment{"PATH=/nonexistent:" + dir.path};
     Chain chain(environment.pointers.data());
     Args args{"probe", "fdmove", "5", "1", "toolkit-chain-prog", "arg", "-c"};
@@ -261,7 +231,7 @@ BOOST_AUTO_TEST_CASE(a_final_program_that_is_missing_is_127) {
 BOOST_AUTO_TEST_CASE(a_final_program_that_cannot_run_is_126) {
     Reset reset;
     TempDir dir;
-    std::string plain = dir.file("plain", 0644);
+    std::string plain = dir.file("plain", "#!/bin/sh\n", 0644);
     Args environment{"PATH=" + dir.path};
     for (std::string program : {plain, std::string("plain"), dir.path}) {
         Args args{"probe", "fdmove", "1", "1", program};

@@ -13,49 +13,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
+#include "support.hpp"
 
 using namespace toolkit;
+using namespace toolkit::testing;
 
 namespace {
-
-template <typename Body> Failure failure_of(Body body) {
-    try {
-        body();
-    } catch (const Failure& failure) {
-        return failure;
-    }
-    BOOST_FAIL("no failure was thrown");
-    return Failure(0, "", "");
-}
-
-// A fresh private directory, removed with what is in it.
-struct TempDir {
-    TempDir() {
-        char name[] = "/tmp/toolkit-exec-test.XXXXXX";
-        BOOST_TEST_REQUIRE(::mkdtemp(name) != nullptr);
-        path = name;
-    }
-    ~TempDir() {
-        std::string command = "rm -rf '" + path + "'";
-        if (std::system(command.c_str()) != 0) BOOST_TEST_MESSAGE("could not remove " << path);
-    }
-    std::string file(const std::string& name, const std::string& content, mode_t mode) const {
-        std::string full = path + "/" + name;
-        int fd = ::open(full.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        BOOST_TEST_REQUIRE(fd >= 0);
-        BOOST_TEST_REQUIRE(::write(fd, content.data(), content.size()) ==
-                           static_cast<ssize_t>(content.size()));
-        ::close(fd);
-        BOOST_TEST_REQUIRE(::chmod(full.c_str(), mode) == 0);
-        return full;
-    }
-    std::string directory(const std::string& name) const {
-        std::string full = path + "/" + name;
-        BOOST_TEST_REQUIRE(::mkdir(full.c_str(), 0755) == 0);
-        return full;
-    }
-    std::string path;
-};
 
 const std::string script = "#!/bin/sh\nexit 0\n";
 

@@ -9,8 +9,10 @@
 #include <fcntl.h>
 #include <string>
 #include <unistd.h>
+#include "support.hpp"
 
 using namespace toolkit;
+using namespace toolkit::testing;
 
 namespace {
 
@@ -28,16 +30,6 @@ int closed_fd(int wanted) {
 bool connected(int w, int r) {
     char out = 'x', in = 0;
     return ::write(w, &out, 1) == 1 && ::read(r, &in, 1) == 1 && in == 'x';
-}
-
-template <typename Body> Failure failure_of(Body body) {
-    try {
-        body();
-    } catch (const Failure& failure) {
-        return failure;
-    }
-    BOOST_FAIL("no failure was thrown");
-    return Failure(0, "", "");
 }
 
 struct Pipe {
