@@ -13,9 +13,12 @@ import glob
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 TOOLKIT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("TOOLKIT", "build/toolkit"))
 TRUE = shutil.which("true") or "/bin/true"
@@ -40,6 +43,52 @@ def callgrind(argv, workdir):
     return total
 
 
+def totals(pattern):
+    """{pid: Ir} of the callgrind dumps matching PATTERN."""
+    found = {}
+    for dump in glob.glob(pattern):
+        pid = int(dump.rsplit(".", 1)[1].split("-")[0])
+        with open(dump) as f:
+            for line in f:
+                m = re.match(r"(?:summary|totals): (\d+)", line)
+                if m:
+                    found[pid] = found.get(pid, 0) + int(m.group(1))
+    return found
+
+
+def serve(links, workdir, connections):
+    """Ir of the accept server process, and of its children up to their execve,
+    after CONNECTIONS connections handled by `true`."""
+    tag = f"acc{connections}"
+    path = os.path.join(workdir, tag + "-socket")
+    server = subprocess.Popen(
+        # A child starts with a copy of its parent's counters: zero them where it begins.
+        ["valgrind", "--tool=callgrind", "--dump-before=*execve*", "--zero-before=*exec_child*",
+         f"--callgrind-out-file={os.path.join(workdir, tag)}.%p",
+         os.path.join(links, "local-stream-socket-listen"), "--backlog", "64", path,
+         "local-stream-socket-accept", TRUE],
+        env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not os.path.exists(path):
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("the accept server did not start")
+            time.sleep(0.05)
+        for _ in range(connections):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+                client.settimeout(30)
+                client.connect(path)
+                while client.recv(4096):
+                    pass
+        time.sleep(1)  # the last children end and are reaped
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+    found = totals(os.path.join(workdir, tag) + ".*")
+    own = found.pop(server.pid, 0)
+    return own, sum(found.values())
+
+
 def main():
     if not shutil.which("valgrind"):
         print("valgrind is not installed; nothing measured", file=sys.stderr)
@@ -48,7 +97,7 @@ def main():
         os.chmod(workdir, 0o1777)  # setuidgid's dump is written after it dropped root
         links = os.path.join(workdir, "links")
         os.mkdir(links)
-        for applet in ("fdmove", "setuidgid"):
+        for applet in ("fdmove", "setuidgid", "local-stream-socket-listen"):
             os.symlink(TOOLKIT, os.path.join(links, applet))
         fdmove = os.path.join(links, "fdmove")
         one = callgrind([fdmove, "1", "1", TRUE], workdir)
@@ -61,6 +110,11 @@ def main():
         if os.geteuid() == 0:
             rows.append(("setuidgid nobody true (whole start-up)",
                          callgrind([os.path.join(links, "setuidgid"), "nobody", TRUE], workdir)))
+        connections = 200
+        idle_server, _ = serve(links, workdir, 0)
+        busy_server, children = serve(links, workdir, connections)
+        rows.append(("accept: server, per connection", (busy_server - idle_server) // connections))
+        rows.append(("accept: child up to its execve, per connection", children // connections))
         print(f"toolkit: {TOOLKIT}")
         print(f"{'measure':<44} {'instructions':>14}")
         for name, value in rows:
