@@ -55,6 +55,22 @@ def which(program):
 PYTHON = sys.executable
 
 
+def children(pid):
+    """(pid, state) of every child of PID, zombies included, from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append((int(entry), fields[0]))
+    return found
+
+
 def probe(code):
     """argv of a small Python program, for the end of a chain."""
     return [PYTHON, "-c", code]

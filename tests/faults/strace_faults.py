@@ -5,7 +5,11 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "commands"))
+import harness  # noqa: E402
 
 STRACE = shutil.which("strace")
 
@@ -123,19 +127,8 @@ def find_in_trace(lines, fault):
 
 
 def children_of(pid):
-    """Direct children of PID, from /proc."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(entry))
-    return found
+    """Direct children of PID."""
+    return [child for child, _ in harness.children(pid)]
 
 
 class TracedServer:

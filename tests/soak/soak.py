@@ -20,6 +20,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "commands"))
+from harness import children  # noqa: E402
+
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APPLET = "local-stream-socket-accept"
 OPERATION_TIMEOUT = 10  # seconds for one connect, send or receive
@@ -39,22 +42,6 @@ def descriptors(pid):
         except FileNotFoundError:
             pass
     return table
-
-
-def children(pid):
-    """(pid, state) of every child of PID."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append((int(entry), fields[0]))
-    return found
 
 
 def exchange(path, payload):
