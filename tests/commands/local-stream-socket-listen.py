@@ -698,6 +698,23 @@ class RaceTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         self.assertIn("victim changed 0 times", result.stdout)
 
+    def test_victim_never_changes_when_a_directory_is_swapped(self):
+        """The swapper makes PATH's directory trade places with a symbolic link
+        to a directory holding a victim of the same name: a regular file, or a
+        live server's socket. Never unlinked, chmod'ed or chown'ed (at most
+        12 s for each)."""
+        if os.geteuid() != 0:
+            self.skipTest("the race harness gives files away: needs root")
+        harness = os.path.join(SOURCE_DIR, "tests", "race", "race.py")
+        for victim in ("file", "socket"):
+            with self.subTest(victim=victim):
+                result = run([PYTHON, harness, "--attack", "directory", "--victim", victim, "--iterations", "2500",
+                              "--seconds", "12", applet_link(APPLET)], timeout=60)
+                print(result.stdout, end="", file=sys.stderr)
+                self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+                self.assertIn(f"victim {victim}", result.stdout)
+                self.assertIn("victim changed 0 times", result.stdout)
+
 
 if __name__ == "__main__":
     main()
