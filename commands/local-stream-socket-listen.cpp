@@ -172,6 +172,8 @@ UniqueFd open_bound_node(const ListenPlan& plan, BoundNode& bound) {
     const PinnedDirectory& directory = *bound.directory;
     UniqueFd handle(
         ::openat(directory.fd.get(), directory.leaf.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!handle && errno == ENOENT)
+        throw Failure(exit_failure, plan.name, "is gone from its directory after bind; left alone");
     if (!handle) throw system_error(plan.name, errno);
     struct stat node;
     if (::fstat(handle.get(), &node) < 0) throw system_error(plan.name, errno);

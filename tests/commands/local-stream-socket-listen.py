@@ -7,12 +7,14 @@ import grp
 import pwd
 import re
 import shutil
+import signal
 import socket
 import stat
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -663,6 +665,143 @@ class ListenTest(ToolkitTestCase):
             with self.subTest(form=label):
                 result = run(prefix + [path, "fdmove", "0", "3"] + probe(code))
                 self.assertClean(result, f"{path} 1\n")
+
+
+class DirectorySwapTest(ToolkitTestCase):
+    """PATH's directory is replaced by a symbolic link to another directory
+    at a chosen moment: strace stops the listener (an injected SIGSTOP) right
+    after its last look at PATH before bind(2), the test swaps, then lets it
+    go on. No timing: the test waits for the stop it caused."""
+
+    def setUp(self):
+        sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "faults"))
+        import strace_faults
+        reason = strace_faults.strace_unusable()
+        if reason:
+            self.skipTest(reason)
+        if os.geteuid() != 0:
+            self.skipTest("giving the socket away needs root")
+        self.strace = strace_faults
+        self.dir = tempfile.mkdtemp(prefix="toolkit-listen-")
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+
+    def prepare(self, directory):
+        """What the directory holds before each run (nothing)."""
+
+    def stopped_child(self, tracer):
+        """The traced listener once it is stopped (at most 10 s of waiting)."""
+        for _ in range(200):
+            for child in self.strace.children_of(tracer.pid):
+                try:
+                    with open(f"/proc/{child}/stat") as f:
+                        if f.read().rsplit(")", 1)[1].split()[0] in ("T", "t"):
+                            return child
+                except OSError:
+                    pass
+            if tracer.poll() is not None:
+                break
+            time.sleep(0.05)
+        return None
+
+    def run_with_swap(self, argv, stop_at, swap, directory):
+        """Run ARGV, stopped at the call STOP_AT names to SWAP; DIRECTORY is
+        emptied again after the trial run that finds the call."""
+        self.prepare(directory)
+        where = self.strace.locate(argv, stop_at)
+        self.assertIsNotNone(where, f"no {stop_at.syscall} call matching {stop_at.match!r}")
+        for name in os.listdir(directory):
+            os.unlink(os.path.join(directory, name))
+        self.prepare(directory)
+        tracer = subprocess.Popen([self.strace.STRACE, "-f", "-qq", "-e", "signal=none", "-o", os.devnull,
+                                   "-e", "trace=" + where.syscall,
+                                   "-e", f"inject={where.syscall}:signal=SIGSTOP:when={where.nth_of_syscall}"]
+                                  + argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        try:
+            child = self.stopped_child(tracer)
+            self.assertIsNotNone(child, "the listener never stopped")
+            swap()
+            os.kill(child, signal.SIGCONT)
+            out, err = tracer.communicate(timeout=20)
+        finally:
+            if tracer.poll() is None:
+                tracer.kill()
+                tracer.communicate()
+        return subprocess.CompletedProcess(argv, tracer.returncode, out, err)
+
+    def test_directory_swapped_before_bind_is_refused(self):
+        """bind(2) goes by the full path and lands in the other directory: the
+        check after it does not find that socket in the directory opened at
+        the start, so the command fails and gives nothing away."""
+        real = os.path.join(self.dir, "d")
+        other = os.path.join(self.dir, "other")
+        os.mkdir(real)
+        os.mkdir(other)
+        path = os.path.join(real, "s")
+
+        def swap():
+            os.rename(real, real + ".real")
+            os.symlink(other, real)
+
+        # The last look at PATH before bind: the stat of its last component.
+        stop_at = self.strace.Fault(APPLET, [], "newfstatat|fstatat64|statx|lstat", r'"(s|[^"]*/d/s)", ', "", 0, [])
+        argv = [applet_link(APPLET), "--mode", "0640", "--uid", "12345", "--gid", "12345", path, "echo", "ran"]
+        result = self.run_with_swap(argv, stop_at, swap, real)
+        self.assertFatal(result, APPLET, FAILURE, path, "after bind")
+        self.assertEqual(result.stdout, "", "the next program ran")
+        self.assertEqual(os.listdir(real + ".real"), [])
+        # bind made a socket file in the other directory (it cannot be helped);
+        # its owner, group and mode are as bind left them.
+        self.assertEqual(os.listdir(other), ["s"])
+        status = os.lstat(os.path.join(other, "s"))
+        self.assertTrue(stat.S_ISSOCK(status.st_mode))
+        self.assertEqual((status.st_uid, status.st_gid), (0, os.getegid()))
+        self.assertEqual(stat.S_IMODE(status.st_mode), 0o640)
+
+    def test_directory_swapped_before_a_stale_socket_is_removed(self):
+        """A stale socket is checked in the directory opened at the start; the
+        directory is then swapped for one holding a file of the same name.
+        The stale socket goes, the other file stays (bind then finds it and fails)."""
+        real = os.path.join(self.dir, "d")
+        other = os.path.join(self.dir, "other")
+        os.mkdir(real)
+        os.mkdir(other)
+        path = os.path.join(real, "s")
+        victim = os.path.join(other, "s")
+        with open(victim, "w") as f:
+            f.write("precious\n")
+        before = os.lstat(victim)
+
+        def stale(directory):
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(os.path.join(directory, "s"))
+            listener.close()
+        self.prepare = stale
+
+        def swap():
+            os.rename(real, real + ".real")
+            os.symlink(other, real)
+
+        # The second look at PATH: the check just before the stale socket is removed.
+        stop_at = self.strace.Fault(APPLET, [], "newfstatat|fstatat64|statx|lstat", r'"(s|[^"]*/d/s)", ', "", 0, [],
+                                    nth=2)
+        argv = [applet_link(APPLET), "--mode", "0666", "--uid", "12345", path, "echo", "ran"]
+        result = self.run_with_swap(argv, stop_at, swap, real)
+        self.assertFatal(result, APPLET, FAILURE, path, "Address already in use")
+        self.assertEqual(result.stdout, "", "the next program ran")
+        self.assertEqual(os.listdir(real + ".real"), [])
+        after = os.lstat(victim)
+        self.assertEqual((after.st_ino, after.st_mode, after.st_uid, after.st_gid),
+                         (before.st_ino, before.st_mode, before.st_uid, before.st_gid))
+
+    def test_without_a_swap_the_same_command_succeeds(self):
+        """Without the swap, the same command goes through, in the real directory."""
+        real = os.path.join(self.dir, "d")
+        os.mkdir(real)
+        path = os.path.join(real, "s")
+        result = run([applet_link(APPLET), "--mode", "0640", "--uid", "12345", path, "echo", "ran"])
+        self.assertClean(result, "ran\n")
+        self.assertEqual(os.lstat(path).st_uid, 12345)
 
 
 class ManualPageTest(ToolkitTestCase):
