@@ -193,6 +193,33 @@ class ListenTest(ToolkitTestCase):
                 server.wait(timeout=20)
                 self.assertEqual(os.listdir(self.dir), [])
 
+    def test_path_must_end_in_a_file_name(self):
+        for name in ("sub/", ".", "sub/.."):
+            with self.subTest(name=name):
+                os.makedirs(self.path("sub"), exist_ok=True)
+                path = os.path.join(self.dir, name)
+                result = run([applet_link(APPLET), path, "echo", "ran"])
+                self.assertFatal(result, APPLET, USAGE, "PATH", path, "does not end in a file name")
+                self.assertEqual(result.stdout, "")
+                self.assertEqual(os.listdir(self.path("sub")), [])
+
+    def test_relative_path_in_the_current_directory(self):
+        result = run([applet_link(APPLET), "--mode", "0600", "s", "sh", "-c", "readlink -f s"], cwd=self.dir)
+        self.assertClean(result, os.path.realpath(self.path("s")) + "\n")
+        self.assertEqual(stat.S_IMODE(os.lstat(self.path("s")).st_mode), 0o600)
+
+    def test_a_symbolic_link_to_the_directory_is_followed_once(self):
+        """A link as the last directory of PATH is followed at the start (and
+        the socket keeps PATH as its name)."""
+        os.mkdir(self.path("real"))
+        os.symlink(self.path("real"), self.path("link"))
+        path = os.path.join(self.path("link"), "s")
+        result = run([applet_link(APPLET), "--mode", "0640", path, PYTHON, "-c",
+                      "import socket; print(socket.socket(fileno=3).getsockname())"])
+        self.assertClean(result, path + "\n")
+        self.assertTrue(stat.S_ISSOCK(os.lstat(os.path.join(self.path("real"), "s")).st_mode))
+        self.assertEqual(stat.S_IMODE(os.lstat(os.path.join(self.path("real"), "s")).st_mode), 0o640)
+
     def test_abstract_socket_refuses_file_options(self):
         for label, prefix in forms(APPLET):
             for option in (["--mode", "0600"], ["-m0600"], ["--uid", "1"], ["-g", "1"],
