@@ -10,10 +10,12 @@
 #include <cerrno>
 #include <climits>
 #include <fcntl.h>
+#include <memory>
 #include <optional>
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 
 namespace toolkit::applets {
 
@@ -81,56 +83,108 @@ void set_flag(int fd, int option, const char* what) {
     if (::setsockopt(fd, SOL_SOCKET, option, &on, sizeof on) < 0) throw system_error(what, errno);
 }
 
+// The directory PATH names a file in, opened once: every later step looks
+// up the last component in this very directory, so renaming or replacing a
+// directory above it cannot send a check and the action that follows to two
+// different files. A symbolic link anywhere in the directory part is
+// followed here, once; the last component never is.
+struct PinnedDirectory {
+    UniqueFd fd;
+    std::string leaf;
+};
+
+PinnedDirectory pin_directory(const ListenPlan& plan) {
+    SocketPathParts parts = split_socket_path("PATH", plan.name);
+    PinnedDirectory pinned{
+        UniqueFd(::open(parts.directory.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)),
+        std::move(parts.leaf)};
+    if (!pinned.fd) throw system_error(plan.name, errno);
+    return pinned;
+}
+
 // bind(2) fails on an existing file, so a socket left by a server that is gone
 // is removed first. Only a socket that refuses connections goes; anything
 // else at PATH is left exactly as it was.
-void remove_stale_socket(const ListenPlan& plan) {
-    const char* path = plan.address.address.sun_path;
+void remove_stale_socket(const ListenPlan& plan, const PinnedDirectory& directory) {
+    const char* leaf = directory.leaf.c_str();
     struct stat found;
-    if (::lstat(path, &found) < 0) {
+    if (::fstatat(directory.fd.get(), leaf, &found, AT_SYMLINK_NOFOLLOW) < 0) {
         if (errno == ENOENT) return;
         throw system_error(plan.name, errno);
     }
     if (!S_ISSOCK(found.st_mode))
         throw Failure(exit_failure, plan.name,
                       "is " + file_kind(found.st_mode) + ", not a socket; left alone");
-    if (server_answers(plan.name, plan.address))
+    // Probe the very socket file that was looked at, through a handle on it.
+    UniqueFd node(::openat(directory.fd.get(), leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!node) throw system_error(plan.name, errno);
+    struct stat held;
+    if (::fstat(node.get(), &held) < 0) throw system_error(plan.name, errno);
+    if (held.st_dev != found.st_dev || held.st_ino != found.st_ino)
+        throw Failure(exit_failure, plan.name, "changed while being checked; left alone");
+    if (node_server_answers(plan.name, node.get(), plan.address))
         throw Failure(exit_failure, plan.name, "in use by a running server");
     // Unlink the very file we probed: one swapped in meanwhile is left alone.
     struct stat now;
-    if (::lstat(path, &now) < 0 || now.st_dev != found.st_dev || now.st_ino != found.st_ino)
+    if (::fstatat(directory.fd.get(), leaf, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
+        now.st_dev != found.st_dev || now.st_ino != found.st_ino)
         throw Failure(exit_failure, plan.name, "changed while being checked; left alone");
-    if (::unlink(path) < 0 && errno != ENOENT) throw system_error(plan.name, errno);
+    if (::unlinkat(directory.fd.get(), leaf, 0) < 0 && errno != ENOENT)
+        throw system_error(plan.name, errno);
 }
+
+// What is known of the file bind(2) just made, shared with the undo.
+struct BoundNode {
+    std::shared_ptr<PinnedDirectory> directory;
+    std::optional<std::uint32_t> kernel_inode; // sock_diag's, low 32 bits
+    std::optional<mode_t> mode;
+    uid_t owner = 0;
+    std::optional<std::pair<dev_t, ino_t>> confirmed; // once checked through a handle
+
+    // Whether NODE (found at the last component of PATH) is the file our
+    // socket was bound to. Hard links and renames stay within one file
+    // system, so the inode number is enough. Without sock_diag, settle for a
+    // socket as bind just made it.
+    bool is(const struct stat& node) const {
+        if (!S_ISSOCK(node.st_mode)) return false;
+        if (confirmed) return node.st_dev == confirmed->first && node.st_ino == confirmed->second;
+        if (kernel_inode) return *kernel_inode == static_cast<std::uint32_t>(node.st_ino);
+        return node.st_uid == owner && node.st_nlink == 1 &&
+               (!mode || (node.st_mode & 0777) == (*mode & 0777));
+    }
+
+    // The undo of a failed start: remove the file only if it is still ours.
+    void remove() const {
+        struct stat now;
+        if (::fstatat(directory->fd.get(), directory->leaf.c_str(), &now, AT_SYMLINK_NOFOLLOW) ==
+                0 &&
+            is(now))
+            ::unlinkat(directory->fd.get(), directory->leaf.c_str(), 0);
+    }
+};
 
 // A handle on the file our socket was bound to that nobody can redirect:
 // O_PATH opens no file, O_NOFOLLOW takes a symbolic link as itself. The file
-// must be a socket, and the very one the kernel bound ours to.
-UniqueFd open_bound_node(int socket_fd, const ListenPlan& plan, struct stat& node) {
-    UniqueFd handle(::open(plan.address.address.sun_path, O_PATH | O_NOFOLLOW | O_CLOEXEC));
+// must be a socket, and the very one the kernel bound ours to. When PATH's
+// directory was swapped between pinning and bind(2), the pinned directory
+// does not hold that file, and nothing is touched.
+UniqueFd open_bound_node(const ListenPlan& plan, BoundNode& bound) {
+    const PinnedDirectory& directory = *bound.directory;
+    UniqueFd handle(
+        ::openat(directory.fd.get(), directory.leaf.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!handle && errno == ENOENT)
+        throw Failure(exit_failure, plan.name, "is gone from its directory after bind; left alone");
     if (!handle) throw system_error(plan.name, errno);
+    struct stat node;
     if (::fstat(handle.get(), &node) < 0) throw system_error(plan.name, errno);
-    bool ours = S_ISSOCK(node.st_mode);
-    // Hard links and renames stay within one file system, so the inode number
-    // is enough. Without sock_diag, settle for a socket as bind just made it.
-    if (auto bound = bound_node_inode(socket_fd))
-        ours = ours && *bound == static_cast<std::uint32_t>(node.st_ino);
-    else
-        ours = ours && node.st_uid == ::geteuid() && node.st_nlink == 1 &&
-               (!plan.mode || (node.st_mode & 0777) == (*plan.mode & 0777));
-    if (!ours) throw Failure(exit_failure, plan.name, "was replaced after bind; left alone");
+    if (!bound.is(node))
+        throw Failure(exit_failure, plan.name, "was replaced after bind; left alone");
+    bound.confirmed = std::pair(node.st_dev, node.st_ino);
     return handle;
 }
 
-void set_owner_and_mode(int socket_fd, const ListenPlan& plan, Chain& chain) {
-    struct stat node;
-    UniqueFd handle = open_bound_node(socket_fd, plan, node);
-    chain.on_failure([path = plan.name, node] {
-        struct stat now;
-        if (::lstat(path.c_str(), &now) == 0 && now.st_dev == node.st_dev &&
-            now.st_ino == node.st_ino)
-            ::unlink(path.c_str());
-    });
+void set_owner_and_mode(const ListenPlan& plan, BoundNode& bound) {
+    UniqueFd handle = open_bound_node(plan, bound);
     if ((plan.uid != keep_uid || plan.gid != keep_gid) &&
         ::fchownat(handle.get(), "", plan.uid, plan.gid, AT_EMPTY_PATH) < 0)
         throw system_error(plan.name, errno);
@@ -172,16 +226,28 @@ class Listen : public Step {
         if (!socket) throw system_error("socket", errno);
         if (plan_.pass_credentials) set_flag(socket.get(), SO_PASSCRED, "SO_PASSCRED");
         if (plan_.pass_security) set_flag(socket.get(), SO_PASSSEC, "SO_PASSSEC");
-        if (!plan_.address.abstract()) remove_stale_socket(plan_);
+        std::shared_ptr<PinnedDirectory> directory;
+        if (!plan_.address.abstract()) {
+            directory = std::make_shared<PinnedDirectory>(pin_directory(plan_));
+            remove_stale_socket(plan_, *directory);
+        }
         {
             std::optional<UmaskGuard> umask;
             if (plan_.mode) umask.emplace(~*plan_.mode & 0777);
+            // bind(2) has no *at form: the full path, so that the socket's
+            // name is PATH; the check after it catches a swapped directory.
             if (::bind(socket.get(), reinterpret_cast<const sockaddr*>(&plan_.address.address),
                        plan_.address.length) < 0)
                 throw system_error(plan_.name, errno);
         }
-        // Owner and mode are final before listen(2): no client ever sees them otherwise.
-        if (!plan_.address.abstract()) set_owner_and_mode(socket.get(), plan_, chain);
+        if (directory) {
+            // The undo is in place before anything else can fail.
+            auto bound = std::make_shared<BoundNode>(
+                BoundNode{directory, bound_node_inode(socket.get()), plan_.mode, ::geteuid(), {}});
+            chain.on_failure([bound] { bound->remove(); });
+            // Owner and mode are final before listen(2): no client ever sees them otherwise.
+            set_owner_and_mode(plan_, *bound);
+        }
         if (::listen(socket.get(), plan_.backlog) < 0) throw system_error(plan_.name, errno);
         fd_move(target, socket.release());
 
@@ -232,6 +298,7 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
 
     plan.name = std::string(invocation.operand("PATH"));
     plan.address = make_local_address("PATH", plan.name);
+    if (!plan.address.abstract()) split_socket_path("PATH", plan.name);
     if (plan.address.abstract())
         for (const char* option : {"mode", "uid", "gid", "user", "group"})
             if (given.has(option))

@@ -49,6 +49,18 @@ std::string describe_local_address(const sockaddr_un& address, socklen_t length)
     return std::string(address.sun_path, strnlen(address.sun_path, size));
 }
 
+SocketPathParts split_socket_path(std::string_view subject, std::string_view path) {
+    std::size_t slash = path.rfind('/');
+    std::string_view directory = slash == std::string_view::npos ? "."
+                                 : slash == 0                    ? path.substr(0, 1)
+                                                                 : path.substr(0, slash);
+    std::string_view leaf = slash == std::string_view::npos ? path : path.substr(slash + 1);
+    if (leaf.empty() || leaf == "." || leaf == "..")
+        throw usage_error(std::string(subject),
+                          "socket path " + std::string(path) + " does not end in a file name");
+    return SocketPathParts{std::string(directory), std::string(leaf)};
+}
+
 std::optional<std::uint32_t> bound_node_inode(int socket_fd) {
     struct stat self;
     if (::fstat(socket_fd, &self) < 0) return std::nullopt;
@@ -98,7 +110,11 @@ std::optional<std::uint32_t> bound_node_inode(int socket_fd) {
     return std::nullopt;
 }
 
-bool server_answers(std::string_view subject, const LocalAddress& address) {
+namespace {
+
+// A connect(2) that never waits: 0 when a server took it (or would, with a
+// full backlog), otherwise the errno.
+int probe_connect(const LocalAddress& address) {
     UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!probe) throw system_error("socket", errno);
     int rc;
@@ -106,9 +122,27 @@ bool server_answers(std::string_view subject, const LocalAddress& address) {
         rc = ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&address.address),
                        address.length);
     while (rc < 0 && errno == EINTR);
-    if (rc == 0 || errno == EAGAIN || errno == EINPROGRESS) return true;
-    if (errno == ECONNREFUSED) return false;
-    throw system_error(std::string(subject), errno);
+    if (rc == 0 || errno == EAGAIN || errno == EINPROGRESS) return 0;
+    return errno;
+}
+
+} // namespace
+
+bool server_answers(std::string_view subject, const LocalAddress& address) {
+    int error = probe_connect(address);
+    if (error == 0) return true;
+    if (error == ECONNREFUSED) return false;
+    throw system_error(std::string(subject), error);
+}
+
+bool node_server_answers(std::string_view subject, int node_fd, const LocalAddress& fallback) {
+    int error =
+        probe_connect(make_local_address(subject, "/proc/self/fd/" + std::to_string(node_fd)));
+    if (error == 0) return true;
+    if (error == ECONNREFUSED) return false;
+    // No /proc (an early initramfs): the handle cannot be named, ask by path.
+    if (error == ENOENT) return server_answers(subject, fallback);
+    throw system_error(std::string(subject), error);
 }
 
 } // namespace toolkit

@@ -36,9 +36,23 @@ namespace toolkit {
 // are reported. nullopt when the kernel cannot tell (no unix_diag support).
 std::optional<std::uint32_t> bound_node_inode(int socket_fd);
 
+// A socket path cut where its directory ends: "a/b/s" is "a/b" and "s",
+// "s" is "." and "s", "/s" is "/" and "s". A path whose last component is
+// empty, "." or ".." names no new file: a usage error naming SUBJECT.
+struct SocketPathParts {
+    std::string directory;
+    std::string leaf;
+};
+SocketPathParts split_socket_path(std::string_view subject, std::string_view path);
+
 // Whether a server accepts stream connections at ADDRESS. The probe never
 // waits (a full backlog counts as a server); a refused connection means no
 // server. Any other error is thrown, naming SUBJECT.
 bool server_answers(std::string_view subject, const LocalAddress& address);
+
+// The same question about the socket file NODE_FD holds (an O_PATH handle),
+// asked through /proc/self/fd so that no path is resolved again. Without
+// /proc, FALLBACK is asked instead.
+bool node_server_answers(std::string_view subject, int node_fd, const LocalAddress& fallback);
 
 } // namespace toolkit

@@ -7,12 +7,14 @@ import grp
 import pwd
 import re
 import shutil
+import signal
 import socket
 import stat
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -190,6 +192,33 @@ class ListenTest(ToolkitTestCase):
                     self.assertEqual(client.recv(100), b"echo:abstract")
                 server.wait(timeout=20)
                 self.assertEqual(os.listdir(self.dir), [])
+
+    def test_path_must_end_in_a_file_name(self):
+        for name in ("sub/", ".", "sub/.."):
+            with self.subTest(name=name):
+                os.makedirs(self.path("sub"), exist_ok=True)
+                path = os.path.join(self.dir, name)
+                result = run([applet_link(APPLET), path, "echo", "ran"])
+                self.assertFatal(result, APPLET, USAGE, "PATH", path, "does not end in a file name")
+                self.assertEqual(result.stdout, "")
+                self.assertEqual(os.listdir(self.path("sub")), [])
+
+    def test_relative_path_in_the_current_directory(self):
+        result = run([applet_link(APPLET), "--mode", "0600", "s", "sh", "-c", "readlink -f s"], cwd=self.dir)
+        self.assertClean(result, os.path.realpath(self.path("s")) + "\n")
+        self.assertEqual(stat.S_IMODE(os.lstat(self.path("s")).st_mode), 0o600)
+
+    def test_a_symbolic_link_to_the_directory_is_followed_once(self):
+        """A link as the last directory of PATH is followed at the start (and
+        the socket keeps PATH as its name)."""
+        os.mkdir(self.path("real"))
+        os.symlink(self.path("real"), self.path("link"))
+        path = os.path.join(self.path("link"), "s")
+        result = run([applet_link(APPLET), "--mode", "0640", path, PYTHON, "-c",
+                      "import socket; print(socket.socket(fileno=3).getsockname())"])
+        self.assertClean(result, path + "\n")
+        self.assertTrue(stat.S_ISSOCK(os.lstat(os.path.join(self.path("real"), "s")).st_mode))
+        self.assertEqual(stat.S_IMODE(os.lstat(os.path.join(self.path("real"), "s")).st_mode), 0o640)
 
     def test_abstract_socket_refuses_file_options(self):
         for label, prefix in forms(APPLET):
@@ -665,6 +694,143 @@ class ListenTest(ToolkitTestCase):
                 self.assertClean(result, f"{path} 1\n")
 
 
+class DirectorySwapTest(ToolkitTestCase):
+    """PATH's directory is replaced by a symbolic link to another directory
+    at a chosen moment: strace stops the listener (an injected SIGSTOP) right
+    after its last look at PATH before bind(2), the test swaps, then lets it
+    go on. No timing: the test waits for the stop it caused."""
+
+    def setUp(self):
+        sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "faults"))
+        import strace_faults
+        reason = strace_faults.strace_unusable()
+        if reason:
+            self.skipTest(reason)
+        if os.geteuid() != 0:
+            self.skipTest("giving the socket away needs root")
+        self.strace = strace_faults
+        self.dir = tempfile.mkdtemp(prefix="toolkit-listen-")
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+
+    def prepare(self, directory):
+        """What the directory holds before each run (nothing)."""
+
+    def stopped_child(self, tracer):
+        """The traced listener once it is stopped (at most 10 s of waiting)."""
+        for _ in range(200):
+            for child in self.strace.children_of(tracer.pid):
+                try:
+                    with open(f"/proc/{child}/stat") as f:
+                        if f.read().rsplit(")", 1)[1].split()[0] in ("T", "t"):
+                            return child
+                except OSError:
+                    pass
+            if tracer.poll() is not None:
+                break
+            time.sleep(0.05)
+        return None
+
+    def run_with_swap(self, argv, stop_at, swap, directory):
+        """Run ARGV, stopped at the call STOP_AT names to SWAP; DIRECTORY is
+        emptied again after the trial run that finds the call."""
+        self.prepare(directory)
+        where = self.strace.locate(argv, stop_at)
+        self.assertIsNotNone(where, f"no {stop_at.syscall} call matching {stop_at.match!r}")
+        for name in os.listdir(directory):
+            os.unlink(os.path.join(directory, name))
+        self.prepare(directory)
+        tracer = subprocess.Popen([self.strace.STRACE, "-f", "-qq", "-e", "signal=none", "-o", os.devnull,
+                                   "-e", "trace=" + where.syscall,
+                                   "-e", f"inject={where.syscall}:signal=SIGSTOP:when={where.nth_of_syscall}"]
+                                  + argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        try:
+            child = self.stopped_child(tracer)
+            self.assertIsNotNone(child, "the listener never stopped")
+            swap()
+            os.kill(child, signal.SIGCONT)
+            out, err = tracer.communicate(timeout=20)
+        finally:
+            if tracer.poll() is None:
+                tracer.kill()
+                tracer.communicate()
+        return subprocess.CompletedProcess(argv, tracer.returncode, out, err)
+
+    def test_directory_swapped_before_bind_is_refused(self):
+        """bind(2) goes by the full path and lands in the other directory: the
+        check after it does not find that socket in the directory opened at
+        the start, so the command fails and gives nothing away."""
+        real = os.path.join(self.dir, "d")
+        other = os.path.join(self.dir, "other")
+        os.mkdir(real)
+        os.mkdir(other)
+        path = os.path.join(real, "s")
+
+        def swap():
+            os.rename(real, real + ".real")
+            os.symlink(other, real)
+
+        # The last look at PATH before bind: the stat of its last component.
+        stop_at = self.strace.Fault(APPLET, [], "newfstatat|fstatat64|statx|lstat", r'"(s|[^"]*/d/s)", ', "", 0, [])
+        argv = [applet_link(APPLET), "--mode", "0640", "--uid", "12345", "--gid", "12345", path, "echo", "ran"]
+        result = self.run_with_swap(argv, stop_at, swap, real)
+        self.assertFatal(result, APPLET, FAILURE, path, "after bind")
+        self.assertEqual(result.stdout, "", "the next program ran")
+        self.assertEqual(os.listdir(real + ".real"), [])
+        # bind made a socket file in the other directory (it cannot be helped);
+        # its owner, group and mode are as bind left them.
+        self.assertEqual(os.listdir(other), ["s"])
+        status = os.lstat(os.path.join(other, "s"))
+        self.assertTrue(stat.S_ISSOCK(status.st_mode))
+        self.assertEqual((status.st_uid, status.st_gid), (0, os.getegid()))
+        self.assertEqual(stat.S_IMODE(status.st_mode), 0o640)
+
+    def test_directory_swapped_before_a_stale_socket_is_removed(self):
+        """A stale socket is checked in the directory opened at the start; the
+        directory is then swapped for one holding a file of the same name.
+        The stale socket goes, the other file stays (bind then finds it and fails)."""
+        real = os.path.join(self.dir, "d")
+        other = os.path.join(self.dir, "other")
+        os.mkdir(real)
+        os.mkdir(other)
+        path = os.path.join(real, "s")
+        victim = os.path.join(other, "s")
+        with open(victim, "w") as f:
+            f.write("precious\n")
+        before = os.lstat(victim)
+
+        def stale(directory):
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(os.path.join(directory, "s"))
+            listener.close()
+        self.prepare = stale
+
+        def swap():
+            os.rename(real, real + ".real")
+            os.symlink(other, real)
+
+        # The second look at PATH: the check just before the stale socket is removed.
+        stop_at = self.strace.Fault(APPLET, [], "newfstatat|fstatat64|statx|lstat", r'"(s|[^"]*/d/s)", ', "", 0, [],
+                                    nth=2)
+        argv = [applet_link(APPLET), "--mode", "0666", "--uid", "12345", path, "echo", "ran"]
+        result = self.run_with_swap(argv, stop_at, swap, real)
+        self.assertFatal(result, APPLET, FAILURE, path, "Address already in use")
+        self.assertEqual(result.stdout, "", "the next program ran")
+        self.assertEqual(os.listdir(real + ".real"), [])
+        after = os.lstat(victim)
+        self.assertEqual((after.st_ino, after.st_mode, after.st_uid, after.st_gid),
+                         (before.st_ino, before.st_mode, before.st_uid, before.st_gid))
+
+    def test_without_a_swap_the_same_command_succeeds(self):
+        """Without the swap, the same command goes through, in the real directory."""
+        real = os.path.join(self.dir, "d")
+        os.mkdir(real)
+        path = os.path.join(real, "s")
+        result = run([applet_link(APPLET), "--mode", "0640", "--uid", "12345", path, "echo", "ran"])
+        self.assertClean(result, "ran\n")
+        self.assertEqual(os.lstat(path).st_uid, 12345)
+
+
 class ManualPageTest(ToolkitTestCase):
 
     def test_every_long_option_of_help_is_in_the_manual_page(self):
@@ -697,6 +863,23 @@ class RaceTest(unittest.TestCase):
         print(result.stdout, end="", file=sys.stderr)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         self.assertIn("victim changed 0 times", result.stdout)
+
+    def test_victim_never_changes_when_a_directory_is_swapped(self):
+        """The swapper makes PATH's directory trade places with a symbolic link
+        to a directory holding a victim of the same name: a regular file, or a
+        live server's socket. Never unlinked, chmod'ed or chown'ed (at most
+        12 s for each)."""
+        if os.geteuid() != 0:
+            self.skipTest("the race harness gives files away: needs root")
+        harness = os.path.join(SOURCE_DIR, "tests", "race", "race.py")
+        for victim in ("file", "socket"):
+            with self.subTest(victim=victim):
+                result = run([PYTHON, harness, "--attack", "directory", "--victim", victim, "--iterations", "2500",
+                              "--seconds", "12", applet_link(APPLET)], timeout=60)
+                print(result.stdout, end="", file=sys.stderr)
+                self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+                self.assertIn(f"victim {victim}", result.stdout)
+                self.assertIn("victim changed 0 times", result.stdout)
 
 
 if __name__ == "__main__":

@@ -257,3 +257,53 @@ BOOST_AUTO_TEST_CASE(other_connect_errors_name_the_subject) {
     BOOST_TEST(failure.subject() == "/run/where");
     BOOST_TEST(failure.detail() == std::strerror(ENOENT));
 }
+
+BOOST_AUTO_TEST_CASE(a_socket_path_splits_at_its_last_slash) {
+    auto parts = split_socket_path("PATH", "/run/app/socket");
+    BOOST_TEST(parts.directory == "/run/app");
+    BOOST_TEST(parts.leaf == "socket");
+    parts = split_socket_path("PATH", "socket");
+    BOOST_TEST(parts.directory == ".");
+    BOOST_TEST(parts.leaf == "socket");
+    parts = split_socket_path("PATH", "/socket");
+    BOOST_TEST(parts.directory == "/");
+    BOOST_TEST(parts.leaf == "socket");
+    parts = split_socket_path("PATH", "run//socket");
+    BOOST_TEST(parts.directory == "run/");
+    BOOST_TEST(parts.leaf == "socket");
+}
+
+BOOST_AUTO_TEST_CASE(a_socket_path_must_end_in_a_file_name) {
+    for (const char* path : {"/run/app/", "/", "/run/.", "run/..", ".", ".."}) {
+        Failure failure = failure_of([&] { split_socket_path("PATH", path); });
+        BOOST_TEST(failure.status() == exit_usage);
+        BOOST_TEST(failure.subject() == "PATH");
+        BOOST_TEST(failure.detail() ==
+                   "socket path " + std::string(path) + " does not end in a file name");
+    }
+}
+
+// A handle on a socket file, as the listener holds one while probing.
+UniqueFd node_handle(const std::string& path) {
+    UniqueFd handle(::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    BOOST_TEST_REQUIRE(static_cast<bool>(handle));
+    return handle;
+}
+
+BOOST_AUTO_TEST_CASE(the_node_a_handle_holds_is_probed) {
+    TempDir dir;
+    LocalAddress live = make_local_address("PATH", dir.path + "/live");
+    UniqueFd server = bound_socket(live, 5);
+    UniqueFd handle = node_handle(dir.path + "/live");
+    // The file is renamed away and a stale socket takes its name: the handle still
+    // reaches the live server, and the fallback path is not asked.
+    BOOST_TEST_REQUIRE(::rename((dir.path + "/live").c_str(), (dir.path + "/moved").c_str()) == 0);
+    bound_socket(live, 5);
+    BOOST_TEST(node_server_answers("PATH", handle.get(), live));
+    BOOST_TEST(!server_answers("PATH", live));
+
+    LocalAddress stale = make_local_address("PATH", dir.path + "/stale");
+    bound_socket(stale, 5);
+    UniqueFd stale_handle = node_handle(dir.path + "/stale");
+    BOOST_TEST(!node_server_answers("PATH", stale_handle.get(), live));
+}
