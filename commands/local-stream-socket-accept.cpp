@@ -357,7 +357,12 @@ void AcceptLoop::run(Chain& chain) {
         nfds_t count = accepting ? watched.size() : 1; // at the limit, clients wait in the backlog
         if (::poll(watched.data(), count, -1) < 0) {
             if (errno == EINTR) continue;
-            throw system_error("poll", errno);
+            // Short of memory for a moment is no reason to stop serving; any
+            // other poll error is a bug that retrying would only repeat.
+            if (errno != ENOMEM) throw system_error("poll", errno);
+            error("poll", std::strerror(errno));
+            back_off();
+            continue;
         }
         if (watched[0].revents) reap();
         if (!accepting) continue;
@@ -380,7 +385,13 @@ void AcceptLoop::back_off() {
         long long left = deadline - (now.tv_sec * 1000LL + now.tv_nsec / 1000000);
         if (left <= 0) return;
         pollfd watched{children_ended_.get(), POLLIN, 0};
-        if (::poll(&watched, 1, static_cast<int>(left)) > 0) reap();
+        int ready = ::poll(&watched, 1, static_cast<int>(left));
+        if (ready > 0) reap();
+        if (ready < 0 && errno != EINTR) { // no spinning while poll keeps failing
+            timespec pause{left / 1000, (left % 1000) * 1000000};
+            ::nanosleep(&pause, nullptr);
+            return;
+        }
     }
 }
 
