@@ -113,6 +113,9 @@ int multiplexer(int argc, char** argv) {
         return exit_usage;
     }
     std::string_view first = argv[1];
+    bool lone = first == "--list" || first == "--help" || first == "--usage" || first == "-?" ||
+                first == "--version";
+    if (lone && argc > 2) throw usage_error(std::string(first), "takes no arguments");
     if (first == "--list") return write_all(STDOUT_FILENO, applet_list()), exit_success;
     if (first == "--help" || first == "--usage" || first == "-?")
         return write_all(STDOUT_FILENO, std::string(multiplexer_usage) + applet_list()), exit_success;

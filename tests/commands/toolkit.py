@@ -62,6 +62,13 @@ class Listing(ToolkitTestCase):
         self.assertTrue(result.stderr.startswith("Usage: toolkit APPLET"), result.stderr)
         self.assertIn("fdmove\n", result.stderr)
 
+    def test_multiplexer_options_take_no_arguments(self):
+        for option in ("--list", "--help", "--usage", "-?", "--version"):
+            with self.subTest(option=option):
+                result = run([TOOLKIT, option, "extra"])
+                self.assertFatal(result, "toolkit", USAGE, option, "takes no arguments")
+                self.assertEqual(result.stdout, "")
+
     def test_unknown_multiplexer_option_is_a_usage_error(self):
         result = run([TOOLKIT, "--bogus"])
         self.assertFatal(result, "toolkit", USAGE, "--bogus", "unknown option")
