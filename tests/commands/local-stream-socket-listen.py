@@ -191,6 +191,15 @@ class ListenTest(ToolkitTestCase):
         server.wait()
         server.stderr.close()
 
+    def test_socket_on_fd3_when_descriptor_2_is_closed(self):
+        # The socket is then made on 2 and moved to 3, a number nothing else
+        # of ours may be holding when it moves.
+        for label, prefix, path in self.each_form():
+            with self.subTest(form=label):
+                closed = ["sh", "-c", 'exec 2>&-; exec "$@"', "sh"]
+                lines = self.describe(closed + prefix + [path])
+                self.assertEqual(lines[:2], [f"AF_UNIX SOCK_STREAM {path!r}", "listening 1"])
+
     def test_replaces_what_was_on_fd3(self):
         for label, prefix, path in self.each_form():
             with self.subTest(form=label):
