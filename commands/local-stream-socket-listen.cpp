@@ -83,22 +83,32 @@ void set_flag(int fd, int option, const char* what) {
     if (::setsockopt(fd, SOL_SOCKET, option, &on, sizeof on) < 0) throw system_error(what, errno);
 }
 
-// The directory PATH names a file in, opened once: every later step looks
-// up the last component in this very directory, so renaming or replacing a
-// directory above it cannot send a check and the action that follows to two
-// different files. A symbolic link anywhere in the directory part is
-// followed here, once; the last component never is.
+// The directory PATH names a file in, opened once for the listen step:
+// every look-up of that step is of the last component in this very
+// directory, so renaming or replacing a directory above it cannot send a
+// check and the action that follows to two different files. A symbolic link
+// anywhere in the directory part is followed here, once; the last component
+// never is. The descriptor is closed when the step ends, so that nothing of
+// ours stays open in the rest of the chain; its identity is kept for the
+// undo of a failed start.
 struct PinnedDirectory {
     UniqueFd fd;
+    std::string path; // the directory part of PATH, as opened
     std::string leaf;
+    dev_t device = 0;
+    ino_t inode = 0;
 };
 
 PinnedDirectory pin_directory(const ListenPlan& plan) {
     SocketPathParts parts = split_socket_path("PATH", plan.name);
     PinnedDirectory pinned{
         UniqueFd(::open(parts.directory.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)),
-        std::move(parts.leaf)};
+        std::move(parts.directory), std::move(parts.leaf)};
     if (!pinned.fd) throw system_error(plan.name, errno);
+    struct stat held;
+    if (::fstat(pinned.fd.get(), &held) < 0) throw system_error(plan.name, errno);
+    pinned.device = held.st_dev;
+    pinned.inode = held.st_ino;
     return pinned;
 }
 
@@ -135,7 +145,10 @@ void remove_stale_socket(const ListenPlan& plan, const PinnedDirectory& director
 
 // What is known of the file bind(2) just made, shared with the undo.
 struct BoundNode {
-    std::shared_ptr<PinnedDirectory> directory;
+    std::string directory; // PATH's directory part, to be opened again by the undo
+    std::string leaf;
+    dev_t directory_device = 0;
+    ino_t directory_inode = 0;
     std::optional<std::uint32_t> kernel_inode; // sock_diag's, low 32 bits
     std::optional<mode_t> mode;
     uid_t owner = 0;
@@ -153,13 +166,21 @@ struct BoundNode {
                (!mode || (node.st_mode & 0777) == (*mode & 0777));
     }
 
-    // The undo of a failed start: remove the file only if it is still ours.
+    // The undo of a failed start: remove the file only if it is still ours,
+    // and only from the directory pinned by the listen step. That descriptor
+    // is closed by now, so the directory is opened again by its path and
+    // must be the same one; when it is not (a directory on the way renamed,
+    // another current directory), nothing is removed.
     void remove() const {
+        UniqueFd dir(::open(directory.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!dir) return;
+        struct stat held;
+        if (::fstat(dir.get(), &held) < 0 || held.st_dev != directory_device ||
+            held.st_ino != directory_inode)
+            return;
         struct stat now;
-        if (::fstatat(directory->fd.get(), directory->leaf.c_str(), &now, AT_SYMLINK_NOFOLLOW) ==
-                0 &&
-            is(now))
-            ::unlinkat(directory->fd.get(), directory->leaf.c_str(), 0);
+        if (::fstatat(dir.get(), leaf.c_str(), &now, AT_SYMLINK_NOFOLLOW) == 0 && is(now))
+            ::unlinkat(dir.get(), leaf.c_str(), 0);
     }
 };
 
@@ -168,8 +189,8 @@ struct BoundNode {
 // must be a socket, and the very one the kernel bound ours to. When PATH's
 // directory was swapped between pinning and bind(2), the pinned directory
 // does not hold that file, and nothing is touched.
-UniqueFd open_bound_node(const ListenPlan& plan, BoundNode& bound) {
-    const PinnedDirectory& directory = *bound.directory;
+UniqueFd open_bound_node(const ListenPlan& plan, const PinnedDirectory& directory,
+                         BoundNode& bound) {
     UniqueFd handle(
         ::openat(directory.fd.get(), directory.leaf.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
     if (!handle && errno == ENOENT)
@@ -183,8 +204,9 @@ UniqueFd open_bound_node(const ListenPlan& plan, BoundNode& bound) {
     return handle;
 }
 
-void set_owner_and_mode(const ListenPlan& plan, BoundNode& bound) {
-    UniqueFd handle = open_bound_node(plan, bound);
+void set_owner_and_mode(const ListenPlan& plan, const PinnedDirectory& directory,
+                        BoundNode& bound) {
+    UniqueFd handle = open_bound_node(plan, directory, bound);
     if ((plan.uid != keep_uid || plan.gid != keep_gid) &&
         ::fchownat(handle.get(), "", plan.uid, plan.gid, AT_EMPTY_PATH) < 0)
         throw system_error(plan.name, errno);
@@ -226,9 +248,9 @@ class Listen : public Step {
         if (!socket) throw system_error("socket", errno);
         if (plan_.pass_credentials) set_flag(socket.get(), SO_PASSCRED, "SO_PASSCRED");
         if (plan_.pass_security) set_flag(socket.get(), SO_PASSSEC, "SO_PASSSEC");
-        std::shared_ptr<PinnedDirectory> directory;
+        std::optional<PinnedDirectory> directory;
         if (!plan_.address.abstract()) {
-            directory = std::make_shared<PinnedDirectory>(pin_directory(plan_));
+            directory.emplace(pin_directory(plan_));
             remove_stale_socket(plan_, *directory);
         }
         {
@@ -242,11 +264,14 @@ class Listen : public Step {
         }
         if (directory) {
             // The undo is in place before anything else can fail.
-            auto bound = std::make_shared<BoundNode>(
-                BoundNode{directory, bound_node_inode(socket.get()), plan_.mode, ::geteuid(), {}});
+            auto bound = std::make_shared<BoundNode>(BoundNode{
+                directory->path, directory->leaf, directory->device, directory->inode,
+                bound_node_inode(socket.get()), plan_.mode, ::geteuid(), {}});
             chain.on_failure([bound] { bound->remove(); });
             // Owner and mode are final before listen(2): no client ever sees them otherwise.
-            set_owner_and_mode(plan_, *bound);
+            set_owner_and_mode(plan_, *directory, *bound);
+            // Closed before the socket moves: the move could land on its number.
+            directory.reset();
         }
         if (::listen(socket.get(), plan_.backlog) < 0) throw system_error(plan_.name, errno);
         fd_move(target, socket.release());

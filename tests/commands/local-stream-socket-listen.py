@@ -36,6 +36,19 @@ DESCRIBE_FD3 = textwrap.dedent("""
     s.detach()
 """)
 
+# The descriptors the end of the chain has, one line (the one listdir used is gone).
+LIST_FDS = textwrap.dedent("""
+    import os
+    def is_open(fd):
+        try:
+            os.fstat(fd)
+            return True
+        except OSError:
+            return False
+    print(" ".join(str(fd) for fd in sorted(int(n) for n in os.listdir("/proc/self/fd"))
+                   if is_open(fd)))
+""")
+
 # A one-connection echo server on fd 3 that says when it is ready.
 ECHO_SERVER = textwrap.dedent("""
     import socket, sys
@@ -105,6 +118,87 @@ class ListenTest(ToolkitTestCase):
                 result = run(prefix + [path, "sh", "-c", "ls /proc/$$/fd"])
                 self.assertClean(result)
                 self.assertEqual(result.stdout.split(), ["0", "1", "2", "3"])
+
+    def test_no_internal_descriptor_for_a_later_link(self):
+        # Descriptor 4 is not open after the listen step: a later link that
+        # moves it fails, and the undo removes the socket file.
+        for label, prefix, path in self.each_form():
+            with self.subTest(form=label):
+                result = run(prefix + [path, "fdmove", "5", "4", "sh", "-c", "ls -l /proc/$$/fd"])
+                self.assertFatal(result, "fdmove", FAILURE, "descriptor 4", "Bad file descriptor")
+                self.assertEqual(result.stdout, "")
+                self.assertNoFile(path)
+
+    def test_only_the_sockets_reach_the_next_program(self):
+        for label, prefix, path in self.each_form():
+            with self.subTest(form=label):
+                result = run(prefix + [path] + probe(LIST_FDS))
+                self.assertClean(result, "0 1 2 3\n")
+                os.unlink(path)
+                second = path + "-2"
+                result = run(prefix + ["--systemd-compatibility", path] +
+                             [APPLET, "--systemd-compatibility", second] + probe(LIST_FDS))
+                self.assertClean(result, "0 1 2 3 4\n")
+
+    def open_descriptors(self, pid):
+        """What each descriptor of process PID refers to, from /proc."""
+        found = {}
+        for name in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                found[int(name)] = os.readlink(f"/proc/{pid}/fd/{name}")
+            except FileNotFoundError:
+                pass
+        return found
+
+    def test_only_the_sockets_stay_open_for_the_rest_of_the_chain(self):
+        # A later link runs in the same process (accept waits in it): the
+        # listen step must have closed its own descriptors, close-on-exec or
+        # not. Seen from outside while accept waits, then from the program
+        # each connection runs.
+        accept = "local-stream-socket-accept"  # by name: a link of this chain, not a program
+        for label, prefix, path in self.each_form():
+            with self.subTest(form=label):
+                server = subprocess.Popen(prefix + [path, accept] + probe(LIST_FDS),
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                          text=True)
+                self.addCleanup(self.stop_quietly, server)
+                client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.addCleanup(client.close)
+                for _ in range(400):  # bounded: up to about 20 s for the chain to start
+                    try:
+                        client.connect(path)
+                        break
+                    except (FileNotFoundError, ConnectionRefusedError):
+                        self.assertIsNone(server.poll(), "the chain ended before listening")
+                        time.sleep(0.05)
+                else:
+                    self.fail("the socket never accepted a connection")
+                client.settimeout(20)
+                with client.makefile("r") as reply:
+                    self.assertEqual(reply.readline(), "0 1 2\n")
+                held = self.open_descriptors(server.pid)
+                self.assertIn(3, held)
+                self.assertTrue(held[3].startswith("socket:"), held)
+                for fd, target in held.items():
+                    self.assertTrue(fd in (0, 1, 2) or target.startswith(("socket:", "anon_inode:")),
+                                    f"descriptor {fd} ({target}) is still open in the chain")
+                self.assertNotIn(os.path.realpath(self.dir), held.values())
+
+    @staticmethod
+    def stop_quietly(server):
+        if server.poll() is None:
+            server.kill()
+        server.wait()
+        server.stderr.close()
+
+    def test_socket_on_fd3_when_descriptor_2_is_closed(self):
+        # The socket is then made on 2 and moved to 3, a number nothing else
+        # of ours may be holding when it moves.
+        for label, prefix, path in self.each_form():
+            with self.subTest(form=label):
+                closed = ["sh", "-c", 'exec 2>&-; exec "$@"', "sh"]
+                lines = self.describe(closed + prefix + [path])
+                self.assertEqual(lines[:2], [f"AF_UNIX SOCK_STREAM {path!r}", "listening 1"])
 
     def test_replaces_what_was_on_fd3(self):
         for label, prefix, path in self.each_form():
@@ -430,6 +524,24 @@ class ListenTest(ToolkitTestCase):
                 result = run(prefix + [path, APPLET, path, "true"])
                 self.assertFatal(result, APPLET, FAILURE, "in use by a running server")
                 self.assertNoFile(path)
+
+    def test_undo_unaffected_by_a_later_socket_on_a_low_descriptor(self):
+        # The second link puts its socket on descriptor 4; the undo of the
+        # first one must still find its own file, in its own directory.
+        script = self.path("not-a-program")
+        with open(script, "w") as f:
+            f.write("echo hi\n")
+        os.chmod(script, 0o755)
+        for label, prefix in forms(APPLET):
+            with self.subTest(form=label):
+                first, second = self.path(label + "-a"), self.path(label + "-b")
+                result = run(prefix + ["--systemd-compatibility", first] +
+                             [APPLET, "--systemd-compatibility", second, "./not-a-program"],
+                             cwd=self.dir)
+                self.assertFatal(result, APPLET, CANNOT_RUN, "./not-a-program")
+                self.assertEqual(result.stdout, "")
+                self.assertNoFile(first)
+                self.assertNoFile(second)
 
     def test_stale_socket_left_when_chain_fails_before_running(self):
         # A failure while planning changes nothing, not even a stale socket.

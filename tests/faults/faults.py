@@ -91,6 +91,8 @@ FAULTS = [
           ["{dir}/s", "Permission denied"], leaves=[]),
     Fault(LISTEN, ["{dir}/s"], STAT, r'^\d+, "s", .*AT_SYMLINK_NOFOLLOW', "EACCES", FAILURE,
           ["{dir}/s", "Permission denied"], leaves=[]),
+    Fault(LISTEN, ["{dir}/s"], STAT, r'^\d+, "", \{st_mode=S_IFDIR', "EIO", FAILURE,
+          ["{dir}/s", "Input/output error"], leaves=[]),
     # The stale-socket probe: a socket nobody listens on is at PATH already.
     Fault(LISTEN, ["{dir}/s"], "openat", r'^\d+, "s", O_RDONLY\|O_NOFOLLOW', "EACCES", FAILURE,
           ["{dir}/s", "Permission denied"], setup="stale", leaves=["s"]),
