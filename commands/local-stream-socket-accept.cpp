@@ -2,6 +2,7 @@
 #include "applet.hpp"
 #include "chain.hpp"
 #include "diagnostics.hpp"
+#include "exec.hpp"
 #include "fd.hpp"
 #include "listen_fds.hpp"
 #include "socket.hpp"
@@ -213,7 +214,8 @@ void append(char*& at, const char* end, std::string_view text) {
 #define TOOLKIT_ON_FOREIGN_STACK __attribute__((no_sanitize("address")))
 
 // "APPLET: FATAL: SUBJECT: DETAIL" without allocating, then _exit.
-[[noreturn]] TOOLKIT_ON_FOREIGN_STACK void child_fatal(std::string_view subject, int err, int status) {
+[[noreturn]] TOOLKIT_ON_FOREIGN_STACK void child_fatal(std::string_view subject, int err, int status,
+                                                      std::string_view hint = {}) {
     char line[4096 + 256];
     char* at = line;
     const char* end = line + sizeof line - 1;
@@ -222,6 +224,7 @@ void append(char*& at, const char* end, std::string_view text) {
     append(at, end, subject);
     append(at, end, ": ");
     append(at, end, error_text(err));
+    append(at, end, hint);
     *at++ = '\n';
     write_all(STDERR_FILENO, std::string_view(line, static_cast<std::size_t>(at - line)));
     ::_exit(status);
@@ -236,7 +239,14 @@ TOOLKIT_ON_FOREIGN_STACK int exec_child(void* argument) {
     ::sigprocmask(SIG_SETMASK, plan.mask, nullptr);
     ::execve(plan.path, plan.argv, plan.envp);
     int err = errno;
-    child_fatal(plan.path, err, err == ENOENT || err == ENOTDIR ? exit_not_found : exit_cannot_run);
+    if (err == ENOENT || err == ENOTDIR) {
+        // As exec_program: a file that exists whose #! interpreter does not is 126.
+        struct stat st;
+        if (::stat(plan.path, &st) == 0)
+            child_fatal(plan.path, err, exit_cannot_run, interpreter_missing_hint);
+        child_fatal(plan.path, err, exit_not_found);
+    }
+    child_fatal(plan.path, err, exit_cannot_run);
 }
 
 // The clone()d child runs here while we wait for its execve; it is used by one child at a time.

@@ -444,6 +444,26 @@ class Child(AcceptTestCase):
         self.assertIn(f"{APPLET}: FATAL: {handler}: No such file or directory\n", server.log())
         self.assertEqual(server.lines(ENDED)[1].group(2, 3), ("1", "127"))
 
+    def test_handler_whose_interpreter_is_missing(self):
+        # The handler exists; its #! interpreter does not: 126, not 127, for
+        # a handler exec'd by the server's child and for one after an applet.
+        handler = os.path.join(self.dir, "badint")
+        with open(handler, "w") as f:
+            f.write("#!/nonexistent/sh\necho hi\n")
+        os.chmod(handler, 0o755)
+        for i, chain in enumerate([[], ["fdmove", "1", "1"]]):
+            with self.subTest(chain=chain):
+                path = self.socket_path(f"sock{i}")
+                server = self.serve([ACCEPT, "-v"] + chain + [handler], path=path)
+                self.assertEqual(exchange(path), b"")
+                ended = wait_for(lambda: server.lines(ENDED), "the ended line")
+                self.assertEqual(ended[0].group(2, 3), ("1", "126"))
+                fatal = [line for line in server.log().splitlines() if ": FATAL: " in line]
+                program = "fdmove" if chain else APPLET
+                self.assertEqual(fatal, [f"{program}: FATAL: {handler}: No such file or directory"
+                                         " (its #! interpreter or loader was not found)"])
+                server.stop()
+
 
 class Verbose(AcceptTestCase):
     def test_log_lines(self):
