@@ -139,6 +139,34 @@ void log_line(std::string_view text) {
     write_all(STDERR_FILENO, line);
 }
 
+// A name as one log field: the client chooses its own name, and a newline
+// in it must not forge a line, nor a space shift the fields. Every byte
+// outside '!'..'~', and the backslash, is escaped: \n, \t, \r, \\, else \xHH.
+// An empty name is "-"; a name that is "-" itself is written \x2d.
+std::string log_field(std::string_view name) {
+    if (name.empty()) return "-";
+    if (name == "-") return "\\x2d";
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string field;
+    field.reserve(name.size());
+    for (char c : name) {
+        auto byte = static_cast<unsigned char>(c);
+        if (byte == '\\')
+            field.append("\\\\");
+        else if (byte >= 0x21 && byte <= 0x7e)
+            field.push_back(c);
+        else if (byte == '\n')
+            field.append("\\n");
+        else if (byte == '\t')
+            field.append("\\t");
+        else if (byte == '\r')
+            field.append("\\r");
+        else
+            field.append("\\x").append(1, hex[byte >> 4]).append(1, hex[byte & 0xf]);
+    }
+    return field;
+}
+
 // Comma-separated supplementary groups of the peer, where the kernel says (SO_PEERGROUPS).
 std::optional<std::string> peer_groups(int fd) {
     gid_t small[64];
@@ -463,8 +491,8 @@ void AcceptLoop::serve(const Listener& listener) {
         std::string id = std::to_string(pid);
         log_line(id + " started " + std::to_string(children_.size()) + "/" +
                  std::to_string(settings_.limit));
-        log_line(id + " " + (listener.local_name.empty() ? "-" : listener.local_name) + " " +
-                 (remote.empty() ? "-" : remote) + " " + std::to_string(credentials.pid) + " " +
+        log_line(id + " " + log_field(listener.local_name) + " " + log_field(remote) + " " +
+                 std::to_string(credentials.pid) + " " +
                  std::to_string(credentials.uid) + " " + std::to_string(credentials.gid));
     }
 }

@@ -465,6 +465,76 @@ class Child(AcceptTestCase):
                 server.stop()
 
 
+class ClientNames(AcceptTestCase):
+    """A client picks the name it binds to: it must neither forge log lines
+    nor be announced under a name it does not hold."""
+
+    def served_lines(self, server, count):
+        """The log once COUNT children have ended, as lines, split on newlines only."""
+        wait_for(lambda: len(server.lines(ENDED)) == count, f"{count} ended lines")
+        return server.log().split("\n")
+
+    def test_abstract_name_with_nul_is_escaped_in_unixremotepath(self):
+        # "\0<tag>\0admin\\x": cut at the NUL it would read "@<tag>", a name
+        # another process may hold.
+        tag = f"toolkit-accept-{os.getpid()}"
+        bound = b"\0" + tag.encode() + b"\0admin\\x"
+        for i, chain in enumerate([[], ["fdmove", "1", "1"]]):
+            with self.subTest(chain=chain):
+                path = self.socket_path(f"sock{i}")
+                self.serve([ACCEPT] + chain + ["printenv", "UNIXREMOTEPATH"], path=path)
+                self.assertEqual(exchange(path, bind=bound), b"@" + tag.encode() + b"\\0admin\\\\x\n")
+
+    def test_names_cannot_forge_log_lines(self):
+        self.assertRegex(self.dir, r"^[!-~]+$")  # so that only the client's part is escaped
+        sock = self.socket_path()
+        forged = f"{APPLET}: 999 ended status 1 code 0 0"
+        client_path = self.socket_path("cl\n" + forged)
+        tag = f"toolkit-accept-{os.getpid()}"
+        abstract = b"\0" + tag.encode() + b"\0admin\\x \xff\t"
+        server = self.serve([ACCEPT, "-v", "printenv", "UNIXREMOTEPATH"], path=sock)
+
+        self.assertEqual(exchange(sock, bind=client_path), client_path.encode() + b"\n")
+        self.served_lines(server, 1)
+        self.assertEqual(exchange(sock, bind=abstract),
+                         b"@" + tag.encode() + b"\\0admin\\\\x \xff\t\n")
+        lines = self.served_lines(server, 2)
+
+        self.assertNotIn("\0", server.log())
+        self.assertEqual(lines[-1], "")  # the log ends with a newline
+        lines = lines[:-1]
+        self.assertEqual(len(lines), 6, lines)
+        first, second = STARTED.match(lines[0]), STARTED.match(lines[3])
+        self.assertTrue(first and second, lines)
+        ids = f"{os.getpid()} {os.geteuid()} {os.getegid()}"
+        escaped_path = (self.dir + "/cl\\n" + APPLET + ":\\x20999\\x20ended\\x20status\\x201"
+                        "\\x20code\\x200\\x200")
+        # The variable holds "\0" and "\\" for the NUL and the backslash; the log
+        # escapes that value again, and the space, 0xff and the tab.
+        escaped_abstract = "@" + tag + "\\\\0admin\\\\\\\\x\\x20\\xff\\t"
+        pid1, pid2 = first.group(1), second.group(1)
+        self.assertEqual(lines, [
+            f"{APPLET}: {pid1} started 1/40",
+            f"{APPLET}: {pid1} {sock} {escaped_path} {ids}",
+            f"{APPLET}: {pid1} ended status 1 code 0 0/40",
+            f"{APPLET}: {pid2} started 1/40",
+            f"{APPLET}: {pid2} {sock} {escaped_abstract} {ids}",
+            f"{APPLET}: {pid2} ended status 1 code 0 0/40",
+        ])
+
+    def test_a_name_that_is_a_dash_is_not_an_empty_one(self):
+        sock = self.socket_path()
+        server = self.serve([ACCEPT, "-v", "true"], path=sock)
+        cwd = os.getcwd()
+        os.chdir(self.dir)
+        try:
+            self.assertEqual(exchange(sock, bind="-"), b"")
+        finally:
+            os.chdir(cwd)
+        self.served_lines(server, 1)
+        self.assertEqual(server.lines(CONNECTION)[0].group(3), "\\x2d")
+
+
 class Verbose(AcceptTestCase):
     def test_log_lines(self):
         client_path = self.socket_path("client")
