@@ -14,6 +14,7 @@
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <new>
 #include <optional>
 #include <poll.h>
 #include <sched.h>
@@ -241,9 +242,10 @@ void append(char*& at, const char* end, std::string_view text) {
 // the _exit. They are left out of the instrumentation.
 #define TOOLKIT_ON_FOREIGN_STACK __attribute__((no_sanitize("address")))
 
-// "APPLET: FATAL: SUBJECT: DETAIL" without allocating, then _exit.
-[[noreturn]] TOOLKIT_ON_FOREIGN_STACK void child_fatal(std::string_view subject, int err, int status,
-                                                      std::string_view hint = {}) {
+// "APPLET: FATAL: SUBJECT: DETAILHINT" without allocating, then _exit.
+[[noreturn]] TOOLKIT_ON_FOREIGN_STACK void child_fatal_text(std::string_view subject,
+                                                           std::string_view detail,
+                                                           std::string_view hint, int status) {
     char line[4096 + 256];
     char* at = line;
     const char* end = line + sizeof line - 1;
@@ -251,11 +253,17 @@ void append(char*& at, const char* end, std::string_view text) {
     append(at, end, ": FATAL: ");
     append(at, end, subject);
     append(at, end, ": ");
-    append(at, end, error_text(err));
+    append(at, end, detail);
     append(at, end, hint);
     *at++ = '\n';
     write_all(STDERR_FILENO, std::string_view(line, static_cast<std::size_t>(at - line)));
     ::_exit(status);
+}
+
+// The same with the description of ERR for DETAIL.
+[[noreturn]] TOOLKIT_ON_FOREIGN_STACK void child_fatal(std::string_view subject, int err, int status,
+                                                      std::string_view hint = {}) {
+    child_fatal_text(subject, error_text(err), hint, status);
 }
 
 TOOLKIT_ON_FOREIGN_STACK int exec_child(void* argument) {
@@ -527,22 +535,40 @@ pid_t AcceptLoop::start_child(int connection) {
     // The next program is an applet: a real fork, and the chain goes on in the child.
     pid_t pid = ::fork();
     if (pid != 0) return pid;
-    for (const Listener& listener : listeners_)
-        ::close(listener.fd);
-    ::close(children_ended_.release());
-    if (::dup2(connection, STDIN_FILENO) < 0 || ::dup2(connection, STDOUT_FILENO) < 0) {
-        report("FATAL", "descriptors 0 and 1", std::strerror(errno));
-        ::_exit(exit_failure);
-    }
-    ::close(connection);
-    if (sigchld) ::sigaction(SIGCHLD, sigchld, nullptr);
-    ::sigprocmask(SIG_SETMASK, mask, nullptr);
-    for (const char* name : connection_variables)
-        chain_->environment.unset(name);
-    for (std::size_t i = 0; i < variables_.count(); ++i) {
-        std::string_view entry = variables_.entry(i);
-        std::size_t equals = entry.find('=');
-        chain_->environment.set(entry.substr(0, equals), entry.substr(equals + 1));
+    // In the child, nothing may unwind out of here: an exception (bad_alloc
+    // from the environment, say) would reach main() of what is a copy of the
+    // server, which would run the server's failure actions (remove the
+    // socket node it listens on) and print as the server. So the server's
+    // undo actions are dropped first, and whatever is thrown before
+    // run_rest_in_child (which catches for itself) ends this child, 111.
+    //
+    // No test makes this happen: it needs an allocation failing in this child
+    // only, between fork and run_rest_in_child. A memory limit hits the
+    // server as much as the child, no system call of ours is there for
+    // strace to break, and an interposed malloc (LD_PRELOAD) would have to
+    // tell the child from its parent and does not reach the static build.
+    try {
+        chain_->forget_failure_actions();
+        for (const Listener& listener : listeners_)
+            ::close(listener.fd);
+        ::close(children_ended_.release());
+        if (::dup2(connection, STDIN_FILENO) < 0 || ::dup2(connection, STDOUT_FILENO) < 0)
+            child_fatal("descriptors 0 and 1", errno, exit_failure);
+        ::close(connection);
+        if (sigchld) ::sigaction(SIGCHLD, sigchld, nullptr);
+        ::sigprocmask(SIG_SETMASK, mask, nullptr);
+        for (const char* name : connection_variables)
+            chain_->environment.unset(name);
+        for (std::size_t i = 0; i < variables_.count(); ++i) {
+            std::string_view entry = variables_.entry(i);
+            std::size_t equals = entry.find('=');
+            chain_->environment.set(entry.substr(0, equals), entry.substr(equals + 1));
+        }
+    } catch (const std::bad_alloc&) {
+        child_fatal("the connection's environment", ENOMEM, exit_failure);
+    } catch (...) {
+        child_fatal_text("the connection's environment", "unexpected internal error", {},
+                         exit_failure);
     }
     chain_->run_rest_in_child();
 }
