@@ -2,6 +2,7 @@
 #include "applet.hpp"
 #include "chain.hpp"
 #include "diagnostics.hpp"
+#include "exec.hpp"
 #include "fd.hpp"
 #include "listen_fds.hpp"
 #include "socket.hpp"
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <new>
 #include <optional>
 #include <poll.h>
 #include <sched.h>
@@ -138,6 +140,34 @@ void log_line(std::string_view text) {
     write_all(STDERR_FILENO, line);
 }
 
+// A name as one log field: the client chooses its own name, and a newline
+// in it must not forge a line, nor a space shift the fields. Every byte
+// outside '!'..'~', and the backslash, is escaped: \n, \t, \r, \\, else \xHH.
+// An empty name is "-"; a name that is "-" itself is written \x2d.
+std::string log_field(std::string_view name) {
+    if (name.empty()) return "-";
+    if (name == "-") return "\\x2d";
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string field;
+    field.reserve(name.size());
+    for (char c : name) {
+        auto byte = static_cast<unsigned char>(c);
+        if (byte == '\\')
+            field.append("\\\\");
+        else if (byte >= 0x21 && byte <= 0x7e)
+            field.push_back(c);
+        else if (byte == '\n')
+            field.append("\\n");
+        else if (byte == '\t')
+            field.append("\\t");
+        else if (byte == '\r')
+            field.append("\\r");
+        else
+            field.append("\\x").append(1, hex[byte >> 4]).append(1, hex[byte & 0xf]);
+    }
+    return field;
+}
+
 // Comma-separated supplementary groups of the peer, where the kernel says (SO_PEERGROUPS).
 std::optional<std::string> peer_groups(int fd) {
     gid_t small[64];
@@ -212,8 +242,10 @@ void append(char*& at, const char* end, std::string_view text) {
 // the _exit. They are left out of the instrumentation.
 #define TOOLKIT_ON_FOREIGN_STACK __attribute__((no_sanitize("address")))
 
-// "APPLET: FATAL: SUBJECT: DETAIL" without allocating, then _exit.
-[[noreturn]] TOOLKIT_ON_FOREIGN_STACK void child_fatal(std::string_view subject, int err, int status) {
+// "APPLET: FATAL: SUBJECT: DETAILHINT" without allocating, then _exit.
+[[noreturn]] TOOLKIT_ON_FOREIGN_STACK void child_fatal_text(std::string_view subject,
+                                                           std::string_view detail,
+                                                           std::string_view hint, int status) {
     char line[4096 + 256];
     char* at = line;
     const char* end = line + sizeof line - 1;
@@ -221,10 +253,17 @@ void append(char*& at, const char* end, std::string_view text) {
     append(at, end, ": FATAL: ");
     append(at, end, subject);
     append(at, end, ": ");
-    append(at, end, error_text(err));
+    append(at, end, detail);
+    append(at, end, hint);
     *at++ = '\n';
     write_all(STDERR_FILENO, std::string_view(line, static_cast<std::size_t>(at - line)));
     ::_exit(status);
+}
+
+// The same with the description of ERR for DETAIL.
+[[noreturn]] TOOLKIT_ON_FOREIGN_STACK void child_fatal(std::string_view subject, int err, int status,
+                                                      std::string_view hint = {}) {
+    child_fatal_text(subject, error_text(err), hint, status);
 }
 
 TOOLKIT_ON_FOREIGN_STACK int exec_child(void* argument) {
@@ -236,7 +275,14 @@ TOOLKIT_ON_FOREIGN_STACK int exec_child(void* argument) {
     ::sigprocmask(SIG_SETMASK, plan.mask, nullptr);
     ::execve(plan.path, plan.argv, plan.envp);
     int err = errno;
-    child_fatal(plan.path, err, err == ENOENT || err == ENOTDIR ? exit_not_found : exit_cannot_run);
+    if (err == ENOENT || err == ENOTDIR) {
+        // As exec_program: a file that exists whose #! interpreter does not is 126.
+        struct stat st;
+        if (::stat(plan.path, &st) == 0)
+            child_fatal(plan.path, err, exit_cannot_run, interpreter_missing_hint);
+        child_fatal(plan.path, err, exit_not_found);
+    }
+    child_fatal(plan.path, err, exit_cannot_run);
 }
 
 // The clone()d child runs here while we wait for its execve; it is used by one child at a time.
@@ -453,8 +499,8 @@ void AcceptLoop::serve(const Listener& listener) {
         std::string id = std::to_string(pid);
         log_line(id + " started " + std::to_string(children_.size()) + "/" +
                  std::to_string(settings_.limit));
-        log_line(id + " " + (listener.local_name.empty() ? "-" : listener.local_name) + " " +
-                 (remote.empty() ? "-" : remote) + " " + std::to_string(credentials.pid) + " " +
+        log_line(id + " " + log_field(listener.local_name) + " " + log_field(remote) + " " +
+                 std::to_string(credentials.pid) + " " +
                  std::to_string(credentials.uid) + " " + std::to_string(credentials.gid));
     }
 }
@@ -489,22 +535,40 @@ pid_t AcceptLoop::start_child(int connection) {
     // The next program is an applet: a real fork, and the chain goes on in the child.
     pid_t pid = ::fork();
     if (pid != 0) return pid;
-    for (const Listener& listener : listeners_)
-        ::close(listener.fd);
-    ::close(children_ended_.release());
-    if (::dup2(connection, STDIN_FILENO) < 0 || ::dup2(connection, STDOUT_FILENO) < 0) {
-        report("FATAL", "descriptors 0 and 1", std::strerror(errno));
-        ::_exit(exit_failure);
-    }
-    ::close(connection);
-    if (sigchld) ::sigaction(SIGCHLD, sigchld, nullptr);
-    ::sigprocmask(SIG_SETMASK, mask, nullptr);
-    for (const char* name : connection_variables)
-        chain_->environment.unset(name);
-    for (std::size_t i = 0; i < variables_.count(); ++i) {
-        std::string_view entry = variables_.entry(i);
-        std::size_t equals = entry.find('=');
-        chain_->environment.set(entry.substr(0, equals), entry.substr(equals + 1));
+    // In the child, nothing may unwind out of here: an exception (bad_alloc
+    // from the environment, say) would reach main() of what is a copy of the
+    // server, which would run the server's failure actions (remove the
+    // socket node it listens on) and print as the server. So the server's
+    // undo actions are dropped first, and whatever is thrown before
+    // run_rest_in_child (which catches for itself) ends this child, 111.
+    //
+    // No test makes this happen: it needs an allocation failing in this child
+    // only, between fork and run_rest_in_child. A memory limit hits the
+    // server as much as the child, no system call of ours is there for
+    // strace to break, and an interposed malloc (LD_PRELOAD) would have to
+    // tell the child from its parent and does not reach the static build.
+    try {
+        chain_->forget_failure_actions();
+        for (const Listener& listener : listeners_)
+            ::close(listener.fd);
+        ::close(children_ended_.release());
+        if (::dup2(connection, STDIN_FILENO) < 0 || ::dup2(connection, STDOUT_FILENO) < 0)
+            child_fatal("descriptors 0 and 1", errno, exit_failure);
+        ::close(connection);
+        if (sigchld) ::sigaction(SIGCHLD, sigchld, nullptr);
+        ::sigprocmask(SIG_SETMASK, mask, nullptr);
+        for (const char* name : connection_variables)
+            chain_->environment.unset(name);
+        for (std::size_t i = 0; i < variables_.count(); ++i) {
+            std::string_view entry = variables_.entry(i);
+            std::size_t equals = entry.find('=');
+            chain_->environment.set(entry.substr(0, equals), entry.substr(equals + 1));
+        }
+    } catch (const std::bad_alloc&) {
+        child_fatal("the connection's environment", ENOMEM, exit_failure);
+    } catch (...) {
+        child_fatal_text("the connection's environment", "unexpected internal error", {},
+                         exit_failure);
     }
     chain_->run_rest_in_child();
 }

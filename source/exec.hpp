@@ -15,8 +15,13 @@ std::string default_search_path();
 // be executed is (a directory, no execute permission).
 std::string find_program(std::string_view name, const char* path_variable);
 
+// Added to strerror's text when execve says ENOENT or ENOTDIR of a file that exists.
+inline constexpr std::string_view interpreter_missing_hint =
+    " (its #! interpreter or loader was not found)";
+
 // execve, and a failure with the status it means: 127 when the file is gone,
-// 126 otherwise (there is no /bin/sh fallback for files without "#!").
+// 126 otherwise, also when the file exists but the interpreter its #! line
+// names does not (there is no /bin/sh fallback for files without "#!").
 [[noreturn]] void exec_program(const std::string& path, char* const* argv, char* const* envp);
 
 } // namespace toolkit

@@ -42,8 +42,20 @@ std::string describe_local_address(const sockaddr_un& address, socklen_t length)
     std::size_t size = length - header;
     if (size > sizeof address.sun_path) size = sizeof address.sun_path;
     if (address.sun_path[0] == '\0') {
+        // An abstract name may hold any byte. A NUL would cut the environment
+        // entry short and announce another name, so it is written "\0", and
+        // a backslash "\\": each written name stands for one address only.
         std::string name(1, '@');
-        name.append(address.sun_path + 1, size - 1);
+        name.reserve(size + 8);
+        for (std::size_t i = 1; i < size; ++i) {
+            char c = address.sun_path[i];
+            if (c == '\0')
+                name.append("\\0");
+            else if (c == '\\')
+                name.append("\\\\");
+            else
+                name.push_back(c);
+        }
         return name;
     }
     return std::string(address.sun_path, strnlen(address.sun_path, size));

@@ -24,7 +24,9 @@ constexpr std::size_t max_local_name = sizeof(sockaddr_un::sun_path) - 1;
 // A name that does not fit is a usage error stating the limit.
 LocalAddress make_local_address(std::string_view subject, std::string_view name);
 
-// How UCSPI names an address: the path, "@NAME" for an abstract one, "" when unnamed.
+// How UCSPI names an address: the path, "@NAME" for an abstract one, "" when
+// unnamed. In an abstract NAME a NUL byte is written \0 and a backslash \\, so
+// that the result holds no NUL and names one address only (a path holds no NUL).
 std::string describe_local_address(const sockaddr_un& address, socklen_t length);
 
 } // namespace toolkit

@@ -291,6 +291,17 @@ class NextProgram(FdTestCase):
                 self.assertEqual(result.stdout, "")
 
 
+    def test_missing_interpreter_is_126_naming_the_script(self):
+        # The script exists; what is missing is its interpreter: 126, not 127.
+        script = self.executable("badint", "#!/nonexistent/sh\necho ran\n")
+        for label, fdmove in forms("fdmove"):
+            with self.subTest(form=label):
+                result = run(fdmove + ["1", "1", script])
+                self.assertFatal(result, "fdmove", CANNOT_RUN, script, "No such file or directory",
+                                 "interpreter")
+                self.assertEqual(result.stdout, "")
+
+
 class SearchPath(FdTestCase):
     def env_with(self, path):
         env = dict(os.environ)

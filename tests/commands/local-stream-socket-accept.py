@@ -444,6 +444,102 @@ class Child(AcceptTestCase):
         self.assertIn(f"{APPLET}: FATAL: {handler}: No such file or directory\n", server.log())
         self.assertEqual(server.lines(ENDED)[1].group(2, 3), ("1", "127"))
 
+    def test_handler_whose_interpreter_is_missing(self):
+        # The handler exists; its #! interpreter does not: 126, not 127, for
+        # a handler exec'd by the server's child and for one after an applet.
+        handler = os.path.join(self.dir, "badint")
+        with open(handler, "w") as f:
+            f.write("#!/nonexistent/sh\necho hi\n")
+        os.chmod(handler, 0o755)
+        for i, chain in enumerate([[], ["fdmove", "1", "1"]]):
+            with self.subTest(chain=chain):
+                path = self.socket_path(f"sock{i}")
+                server = self.serve([ACCEPT, "-v"] + chain + [handler], path=path)
+                self.assertEqual(exchange(path), b"")
+                ended = wait_for(lambda: server.lines(ENDED), "the ended line")
+                self.assertEqual(ended[0].group(2, 3), ("1", "126"))
+                fatal = [line for line in server.log().splitlines() if ": FATAL: " in line]
+                program = "fdmove" if chain else APPLET
+                self.assertEqual(fatal, [f"{program}: FATAL: {handler}: No such file or directory"
+                                         " (its #! interpreter or loader was not found)"])
+                server.stop()
+
+
+class ClientNames(AcceptTestCase):
+    """A client picks the name it binds to: it must neither forge log lines
+    nor be announced under a name it does not hold."""
+
+    def served_lines(self, server, count):
+        """The log once COUNT children have ended, as lines, split on newlines
+        only; a byte that is not UTF-8 stays visible (as a lone surrogate)."""
+        def lines():
+            with open(server.log_path, "rb") as log:
+                return log.read().decode(errors="surrogateescape").split("\n")
+
+        wait_for(lambda: len([line for line in lines() if ENDED.match(line)]) >= count,
+                 f"{count} ended lines")
+        return lines()
+
+    def test_abstract_name_with_nul_is_escaped_in_unixremotepath(self):
+        # "\0<tag>\0admin\\x": cut at the NUL it would read "@<tag>", a name
+        # another process may hold.
+        tag = f"toolkit-accept-{os.getpid()}"
+        bound = b"\0" + tag.encode() + b"\0admin\\x"
+        for i, chain in enumerate([[], ["fdmove", "1", "1"]]):
+            with self.subTest(chain=chain):
+                path = self.socket_path(f"sock{i}")
+                self.serve([ACCEPT] + chain + ["printenv", "UNIXREMOTEPATH"], path=path)
+                self.assertEqual(exchange(path, bind=bound), b"@" + tag.encode() + b"\\0admin\\\\x\n")
+
+    def test_names_cannot_forge_log_lines(self):
+        self.assertRegex(self.dir, r"^[!-~]+$")  # so that only the client's part is escaped
+        sock = self.socket_path()
+        forged = f"{APPLET}: 999 ended status 1 code 0 0"
+        client_path = self.socket_path("cl\n" + forged)
+        tag = f"toolkit-accept-{os.getpid()}"
+        abstract = b"\0" + tag.encode() + b"\0admin\\x \xff\t"
+        server = self.serve([ACCEPT, "-v", "printenv", "UNIXREMOTEPATH"], path=sock)
+
+        self.assertEqual(exchange(sock, bind=client_path), client_path.encode() + b"\n")
+        self.served_lines(server, 1)
+        self.assertEqual(exchange(sock, bind=abstract),
+                         b"@" + tag.encode() + b"\\0admin\\\\x \xff\t\n")
+        lines = self.served_lines(server, 2)
+
+        self.assertNotIn("\0", "\n".join(lines))
+        self.assertEqual(lines[-1], "")  # the log ends with a newline
+        lines = lines[:-1]
+        self.assertEqual(len(lines), 6, lines)
+        first, second = STARTED.match(lines[0]), STARTED.match(lines[3])
+        self.assertTrue(first and second, lines)
+        ids = f"{os.getpid()} {os.geteuid()} {os.getegid()}"
+        escaped_path = (self.dir + "/cl\\n" + APPLET + ":\\x20999\\x20ended\\x20status\\x201"
+                        "\\x20code\\x200\\x200")
+        # The variable holds "\0" and "\\" for the NUL and the backslash; the log
+        # escapes that value again, and the space, 0xff and the tab.
+        escaped_abstract = "@" + tag + "\\\\0admin\\\\\\\\x\\x20\\xff\\t"
+        pid1, pid2 = first.group(1), second.group(1)
+        self.assertEqual(lines, [
+            f"{APPLET}: {pid1} started 1/40",
+            f"{APPLET}: {pid1} {sock} {escaped_path} {ids}",
+            f"{APPLET}: {pid1} ended status 1 code 0 0/40",
+            f"{APPLET}: {pid2} started 1/40",
+            f"{APPLET}: {pid2} {sock} {escaped_abstract} {ids}",
+            f"{APPLET}: {pid2} ended status 1 code 0 0/40",
+        ])
+
+    def test_a_name_that_is_a_dash_is_not_an_empty_one(self):
+        sock = self.socket_path()
+        server = self.serve([ACCEPT, "-v", "true"], path=sock)
+        cwd = os.getcwd()
+        os.chdir(self.dir)
+        try:
+            self.assertEqual(exchange(sock, bind="-"), b"")
+        finally:
+            os.chdir(cwd)
+        self.served_lines(server, 1)
+        self.assertEqual(server.lines(CONNECTION)[0].group(3), "\\x2d")
+
 
 class Verbose(AcceptTestCase):
     def test_log_lines(self):

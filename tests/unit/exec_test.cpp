@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 #include "support.hpp"
 
@@ -231,16 +232,20 @@ BOOST_AUTO_TEST_CASE(exec_failures_are_126_or_127) {
                                     std::string("\x7f"
                                                 "ELF garbage"),
                                     0755)) == exit_cannot_run);
-    // A "#!" line naming a missing interpreter: execve says ENOENT.
+    // A "#!" line naming a missing interpreter: execve says ENOENT (or
+    // ENOTDIR), but the file itself exists: it cannot be run, 126.
     BOOST_TEST(exec_status(dir.file("bad-interpreter", "#!/nonexistent/sh\n", 0755)) ==
-               exit_not_found);
+               exit_cannot_run);
+    BOOST_TEST(exec_status(dir.file("interpreter-under-a-file", "#!" + plain + "/sh\n", 0755)) ==
+               exit_cannot_run);
     // And a script that works, for contrast.
     BOOST_TEST(exec_status(dir.file("good", "#!/bin/sh\nexit 5\n", 0755)) == 5);
 }
 
-BOOST_AUTO_TEST_CASE(exec_failure_names_the_path) {
-    TempDir dir;
-    std::string path = dir.file("no-shebang", "exit 0\n", 0755);
+namespace {
+
+// "SUBJECT|DETAIL" of the failure exec_program throws for PATH, and its status.
+std::pair<int, std::string> exec_failure(const std::string& path) {
     char arg0[] = "prog";
     char* argv[] = {arg0, nullptr};
     char* envp[] = {nullptr};
@@ -260,8 +265,27 @@ BOOST_AUTO_TEST_CASE(exec_failure_names_the_path) {
     char buffer[4096];
     ssize_t n = ::read(pipe_fds[0], buffer, sizeof buffer);
     ::close(pipe_fds[0]);
+    return {status, n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string()};
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(exec_failure_names_the_path) {
+    TempDir dir;
+    std::string path = dir.file("no-shebang", "exit 0\n", 0755);
+    auto [status, text] = exec_failure(path);
     BOOST_TEST(status == exit_cannot_run);
-    BOOST_TEST_REQUIRE(n > 0);
-    BOOST_TEST(std::string(buffer, static_cast<std::size_t>(n)) ==
-               path + "|" + std::strerror(ENOEXEC));
+    BOOST_TEST(text == path + "|" + std::strerror(ENOEXEC));
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_interpreter_is_126_and_says_so) {
+    TempDir dir;
+    std::string path = dir.file("bad-interpreter", "#!/nonexistent/sh\n", 0755);
+    auto [status, text] = exec_failure(path);
+    BOOST_TEST(status == exit_cannot_run);
+    BOOST_TEST(text == path + "|" + std::strerror(ENOENT) + std::string(interpreter_missing_hint));
+    // A file that is really missing keeps 127 and no hint.
+    auto [gone, gone_text] = exec_failure(dir.path + "/missing");
+    BOOST_TEST(gone == exit_not_found);
+    BOOST_TEST(gone_text == dir.path + "/missing|" + std::strerror(ENOENT));
 }

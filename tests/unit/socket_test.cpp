@@ -124,6 +124,32 @@ BOOST_AUTO_TEST_CASE(describe_round_trip) {
     }
 }
 
+// An abstract name may hold any byte; its UCSPI form must hold no NUL (an
+// environment entry would end there, naming another socket) and must not
+// let two addresses read the same.
+BOOST_AUTO_TEST_CASE(describe_escapes_nul_and_backslash_in_abstract_names) {
+    auto abstract = [](std::string_view bytes) {
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::memcpy(address.sun_path + 1, bytes.data(), bytes.size());
+        return describe_local_address(address,
+                                      static_cast<socklen_t>(header + 1 + bytes.size()));
+    };
+    using namespace std::string_view_literals;
+    BOOST_TEST(abstract("admin\0x"sv) == "@admin\\0x");
+    BOOST_TEST(abstract("admin"sv) == "@admin");
+    BOOST_TEST(abstract("\0\0"sv) == "@\\0\\0");
+    BOOST_TEST(abstract("a\\0"sv) == "@a\\\\0"); // not the same as "a" NUL
+    BOOST_TEST(abstract("a\\0"sv) != abstract("a\0"sv));
+    BOOST_TEST(abstract("\\"sv) == "@\\\\");
+    BOOST_TEST(abstract("tail\0"sv) == "@tail\\0");
+    BOOST_TEST(abstract("a\0b"sv).find('\0') == std::string::npos);
+    // Other bytes stay as they are; paths are never escaped (they hold no NUL).
+    BOOST_TEST(abstract("a\nb"sv) == "@a\nb");
+    LocalAddress path = make_local_address("PATH", "/tmp/back\\slash");
+    BOOST_TEST(describe_local_address(path.address, path.length) == "/tmp/back\\slash");
+}
+
 BOOST_AUTO_TEST_CASE(describe_unnamed_and_odd_addresses) {
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
