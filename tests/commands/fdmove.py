@@ -6,7 +6,7 @@ import os
 import shutil
 import tempfile
 
-from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, PYTHON, TOOLKIT, USAGE, ToolkitTestCase, forms,
+from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, TOOLKIT, USAGE, ToolkitTestCase, forms,
                      main, probe, run)
 
 INT_MAX = 2**31 - 1

@@ -13,7 +13,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import unittest
 
 from harness import (FAILURE, NOT_FOUND, USAGE, ToolkitTestCase, applet_link, forms, main,
                      probe, run, which)

@@ -7,7 +7,6 @@ import grp
 import os
 import pwd
 import shutil
-import stat
 import subprocess
 import tempfile
 import unittest
