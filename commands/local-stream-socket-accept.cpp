@@ -77,16 +77,6 @@ std::string descriptor_name(int fd) {
     return "descriptor " + std::to_string(fd);
 }
 
-std::string file_kind(mode_t mode) {
-    if (S_ISREG(mode)) return "a regular file";
-    if (S_ISDIR(mode)) return "a directory";
-    if (S_ISCHR(mode)) return "a character device";
-    if (S_ISBLK(mode)) return "a block device";
-    if (S_ISFIFO(mode)) return "a pipe";
-    if (S_ISLNK(mode)) return "a symbolic link";
-    return "of an unknown kind";
-}
-
 int socket_option(int fd, int option) {
     int value = 0;
     socklen_t length = sizeof value;
@@ -104,7 +94,7 @@ void check_listener(int fd) {
         throw system_error(subject, errno);
     }
     if (!S_ISSOCK(st.st_mode))
-        throw Failure(exit_failure, subject, "not a socket but " + file_kind(st.st_mode));
+        throw Failure(exit_failure, subject, "not a socket but " + std::string(file_kind(st.st_mode)));
     int domain = socket_option(fd, SO_DOMAIN);
     if (domain != AF_UNIX) {
         std::string kind = domain == AF_INET    ? "an AF_INET socket"

@@ -69,15 +69,6 @@ class UmaskGuard {
     mode_t saved_;
 };
 
-std::string file_kind(mode_t mode) {
-    if (S_ISREG(mode)) return "a regular file";
-    if (S_ISDIR(mode)) return "a directory";
-    if (S_ISLNK(mode)) return "a symbolic link";
-    if (S_ISFIFO(mode)) return "a FIFO";
-    if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
-    return "not a socket";
-}
-
 void set_flag(int fd, int option, const char* what) {
     int on = 1;
     if (::setsockopt(fd, SOL_SOCKET, option, &on, sizeof on) < 0) throw system_error(what, errno);
@@ -124,7 +115,7 @@ void remove_stale_socket(const ListenPlan& plan, const PinnedDirectory& director
     }
     if (!S_ISSOCK(found.st_mode))
         throw Failure(exit_failure, plan.name,
-                      "is " + file_kind(found.st_mode) + ", not a socket; left alone");
+                      "is " + std::string(file_kind(found.st_mode)) + ", not a socket; left alone");
     // Probe the very socket file that was looked at, through a handle on it.
     UniqueFd node(::openat(directory.fd.get(), leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC));
     if (!node) throw system_error(plan.name, errno);

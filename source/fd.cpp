@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace toolkit {
@@ -38,6 +39,17 @@ void fd_move(int to, int from, bool copy) {
     while (::dup2(from, to) < 0)
         if (errno != EINTR) throw system_error(descriptor(to), errno);
     if (!copy) ::close(from);
+}
+
+std::string_view file_kind(mode_t mode) {
+    if (S_ISREG(mode)) return "a regular file";
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISLNK(mode)) return "a symbolic link";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISFIFO(mode)) return "a FIFO (pipe)";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    return "a file of an unknown kind";
 }
 
 } // namespace toolkit

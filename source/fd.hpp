@@ -1,6 +1,8 @@
 // File descriptors: an owning handle and the move/copy helpers chain-loaders need.
 #pragma once
 
+#include <string_view>
+#include <sys/types.h>
 #include <utility>
 
 namespace toolkit {
@@ -36,5 +38,8 @@ bool fd_is_open(int fd);
 void fd_move(int to, int from, bool copy = false);
 
 void set_close_on_exec(int fd, bool on);
+
+// What a file of MODE is, for messages: "a regular file", "a directory", ...
+std::string_view file_kind(mode_t mode);
 
 } // namespace toolkit

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <fcntl.h>
 #include <string>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "support.hpp"
 
@@ -200,4 +202,25 @@ BOOST_AUTO_TEST_CASE(set_close_on_exec_both_ways) {
     Failure failure = failure_of([] { set_close_on_exec(closed_fd(111), true); });
     BOOST_TEST(failure.status() == exit_failure);
     BOOST_TEST(failure.subject() == "descriptor 111");
+}
+
+BOOST_AUTO_TEST_CASE(file_kind_names_what_fstat_sees) {
+    struct stat st;
+    BOOST_TEST_REQUIRE(::stat("/", &st) == 0);
+    BOOST_TEST(file_kind(st.st_mode) == "a directory");
+    BOOST_TEST_REQUIRE(::stat("/dev/null", &st) == 0);
+    BOOST_TEST(file_kind(st.st_mode) == "a character device");
+    Pipe p;
+    BOOST_TEST_REQUIRE(::fstat(p.fds[0], &st) == 0);
+    BOOST_TEST(file_kind(st.st_mode) == "a FIFO (pipe)");
+    int sv[2];
+    BOOST_TEST_REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    BOOST_TEST_REQUIRE(::fstat(sv[0], &st) == 0);
+    BOOST_TEST(file_kind(st.st_mode) == "a socket");
+    ::close(sv[0]);
+    ::close(sv[1]);
+    BOOST_TEST(file_kind(S_IFREG | 0644) == "a regular file");
+    BOOST_TEST(file_kind(S_IFLNK | 0777) == "a symbolic link");
+    BOOST_TEST(file_kind(S_IFBLK | 0600) == "a block device");
+    BOOST_TEST(file_kind(0) == "a file of an unknown kind");
 }

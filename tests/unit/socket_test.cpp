@@ -4,6 +4,7 @@
 #include "diagnostics.hpp"
 #include "fd.hpp"
 #include "socket.hpp"
+#include "support.hpp"
 
 #include <cerrno>
 #include <cstddef>
@@ -16,34 +17,11 @@
 #include <vector>
 
 using namespace toolkit;
+using namespace toolkit::testing;
 
 namespace {
 
 constexpr socklen_t header = offsetof(sockaddr_un, sun_path);
-
-template <typename Body> Failure failure_of(Body body) {
-    try {
-        body();
-    } catch (const Failure& failure) {
-        return failure;
-    }
-    BOOST_FAIL("no failure was thrown");
-    return Failure(0, "", "");
-}
-
-// A fresh private directory, removed with what is in it.
-struct TempDir {
-    TempDir() {
-        char name[] = "/tmp/toolkit-socket-test.XXXXXX";
-        BOOST_TEST_REQUIRE(::mkdtemp(name) != nullptr);
-        path = name;
-    }
-    ~TempDir() {
-        std::string command = "rm -rf '" + path + "'";
-        if (std::system(command.c_str()) != 0) BOOST_TEST_MESSAGE("could not remove " << path);
-    }
-    std::string path;
-};
 
 // What the kernel says the socket bound to ADDRESS is called.
 std::string bound_name(const LocalAddress& address) {
