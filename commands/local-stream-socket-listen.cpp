@@ -84,6 +84,8 @@ void set_flag(int fd, int option, const char* what) {
 // undo of a failed start.
 struct PinnedDirectory {
     UniqueFd fd;
+    // Read by the failure cleanup through std::optional (cppcheck 2.10 does not see it).
+    // cppcheck-suppress unusedStructMember
     std::string path; // the directory part of PATH, as opened
     std::string leaf;
     dev_t device = 0;
