@@ -223,6 +223,7 @@ const char* error_text(int err) {
 
 void append(char*& at, const char* end, std::string_view text) {
     std::size_t n = std::min(text.size(), static_cast<std::size_t>(end - at));
+    if (n == 0) return; // an empty view may hold a null pointer, which memcpy must not get
     std::memcpy(at, text.data(), n);
     at += n;
 }
