@@ -73,10 +73,6 @@ bool transient(int err) {
     }
 }
 
-std::string descriptor_name(int fd) {
-    return "descriptor " + std::to_string(fd);
-}
-
 int socket_option(int fd, int option) {
     int value = 0;
     socklen_t length = sizeof value;

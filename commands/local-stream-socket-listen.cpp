@@ -21,15 +21,14 @@ namespace toolkit::applets {
 
 namespace {
 
-constexpr std::uint64_t max_id = 4294967294u; // (uid_t)-1 means "unchanged" to the kernel
 constexpr uid_t keep_uid = static_cast<uid_t>(-1);
 constexpr gid_t keep_gid = static_cast<gid_t>(-1);
 
 const OptionSpec options[] = {
     {"backlog", 'b', OptionKind::number, "N", "let N connections wait to be accepted (default 5)",
      0, INT_MAX},
-    {"uid", 'u', OptionKind::number, "N", "give the socket file to user id N", 0, max_id},
-    {"gid", 'g', OptionKind::number, "N", "give the socket file to group id N", 0, max_id},
+    {"uid", 'u', OptionKind::number, "N", "give the socket file to user id N", 0, max_account_id},
+    {"gid", 'g', OptionKind::number, "N", "give the socket file to group id N", 0, max_account_id},
     {"user", 0, OptionKind::text, "NAME", "give the socket file to the account NAME"},
     {"group", 0, OptionKind::text, "NAME", "give the socket file to the group NAME"},
     {"mode", 'm', OptionKind::number, "N", "permissions of the socket file (octal, e.g. 0660)", 0,

@@ -29,9 +29,8 @@ class AssumeIdentity : public Step {
 std::optional<Identity> numeric_identity(std::string_view account) {
     std::size_t colon = account.find(':');
     if (colon == std::string_view::npos) return std::nullopt;
-    constexpr std::uint64_t max_id = 4294967294u;
-    auto uid = static_cast<uid_t>(parse_number("ACCOUNT", account.substr(0, colon), 0, max_id));
-    auto gid = static_cast<gid_t>(parse_number("ACCOUNT", account.substr(colon + 1), 0, max_id));
+    auto uid = static_cast<uid_t>(parse_number("ACCOUNT", account.substr(0, colon), 0, max_account_id));
+    auto gid = static_cast<gid_t>(parse_number("ACCOUNT", account.substr(colon + 1), 0, max_account_id));
     return Identity{uid, gid, {}};
 }
 

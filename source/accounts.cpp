@@ -19,8 +19,6 @@ namespace toolkit {
 
 namespace {
 
-constexpr std::uint64_t max_id = 4294967294u; // (uid_t)-1 means "unchanged" to the kernel
-
 std::vector<std::string_view> split(std::string_view text, char separator) {
     std::vector<std::string_view> fields;
     for (;;) {
@@ -38,7 +36,7 @@ std::optional<std::uint32_t> read_id(std::string_view text) {
         if (c < '0' || c > '9') return std::nullopt;
         value = value * 10 + static_cast<unsigned>(c - '0');
     }
-    if (value > max_id) return std::nullopt;
+    if (value > max_account_id) return std::nullopt;
     return static_cast<std::uint32_t>(value);
 }
 
@@ -198,7 +196,7 @@ std::vector<gid_t> account_groups(std::string_view name, gid_t gid) {
 
 gid_t find_group_or_number(std::string_view subject, std::string_view text) {
     if (!text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos)
-        return static_cast<gid_t>(parse_number(subject, text, 0, max_id));
+        return static_cast<gid_t>(parse_number(subject, text, 0, max_account_id));
     return find_group(text);
 }
 

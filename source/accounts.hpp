@@ -1,6 +1,7 @@
 // Account and group look-ups: NSS in a normal build, /etc/passwd and /etc/group in a static one.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -8,6 +9,9 @@
 #include <vector>
 
 namespace toolkit {
+
+// The largest uid or gid a file or process can be given: (uid_t)-1 means "unchanged" to the kernel.
+constexpr std::uint64_t max_account_id = 4294967294u;
 
 struct Account {
     std::string name;

@@ -11,9 +11,7 @@
 
 namespace toolkit {
 
-namespace {
-std::string descriptor(int fd) { return "descriptor " + std::to_string(fd); }
-} // namespace
+std::string descriptor_name(int fd) { return "descriptor " + std::to_string(fd); }
 
 void UniqueFd::reset(int fd) {
     if (fd_ >= 0) ::close(fd_);
@@ -24,9 +22,9 @@ bool fd_is_open(int fd) { return ::fcntl(fd, F_GETFD) >= 0 || errno != EBADF; }
 
 void set_close_on_exec(int fd, bool on) {
     int flags = ::fcntl(fd, F_GETFD);
-    if (flags < 0) throw system_error(descriptor(fd), errno);
+    if (flags < 0) throw system_error(descriptor_name(fd), errno);
     int wanted = on ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC);
-    if (wanted != flags && ::fcntl(fd, F_SETFD, wanted) < 0) throw system_error(descriptor(fd), errno);
+    if (wanted != flags && ::fcntl(fd, F_SETFD, wanted) < 0) throw system_error(descriptor_name(fd), errno);
 }
 
 void fd_move(int to, int from, bool copy) {
@@ -35,9 +33,9 @@ void fd_move(int to, int from, bool copy) {
         return;
     }
     // dup2 alone would also report a closed FROM, but only after closing TO.
-    if (::fcntl(from, F_GETFD) < 0) throw system_error(descriptor(from), errno);
+    if (::fcntl(from, F_GETFD) < 0) throw system_error(descriptor_name(from), errno);
     while (::dup2(from, to) < 0)
-        if (errno != EINTR) throw system_error(descriptor(to), errno);
+        if (errno != EINTR) throw system_error(descriptor_name(to), errno);
     if (!copy) ::close(from);
 }
 

@@ -1,6 +1,7 @@
 // File descriptors: an owning handle and the move/copy helpers chain-loaders need.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <sys/types.h>
 #include <utility>
@@ -30,6 +31,9 @@ class UniqueFd {
 };
 
 bool fd_is_open(int fd);
+
+// "descriptor N": how messages name a descriptor.
+std::string descriptor_name(int fd);
 
 // Make FROM available as TO for the next program: TO is inheritable afterwards.
 // With COPY, FROM stays open; otherwise it is closed. TO == FROM keeps the
