@@ -22,16 +22,6 @@ const OptionSpec test_options[] = {
 const CommandSyntax syntax{"test-applet", "TO FROM NEXT-PROG [ARGS...]", "For the tests.",
                            test_options};
 
-struct Args {
-    Args(std::initializer_list<std::string> words) : strings(words) {
-        for (auto& s : strings)
-            pointers.push_back(s.data());
-    }
-    std::span<char* const> span() const { return pointers; }
-    std::vector<std::string> strings;
-    std::vector<char*> pointers;
-};
-
 } // namespace
 
 BOOST_AUTO_TEST_CASE(options_then_operands_then_the_next_program) {

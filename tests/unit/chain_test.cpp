@@ -61,17 +61,6 @@ struct Reset {
 };
 
 // argv-like words, null-terminated as the kernel hands them over.
-struct Args {
-    Args(std::initializer_list<std::string> words) : strings(words) {
-        for (auto& s : strings)
-            pointers.push_back(s.data());
-        pointers.push_back(nullptr);
-    }
-    std::span<char* const> span() const { return {pointers.data(), pointers.size() - 1}; }
-    std::vector<std::string> strings;
-    std::vector<char*> pointers;
-};
-
 struct Pipe {
     Pipe() { BOOST_TEST_REQUIRE(::pipe2(fds, O_CLOEXEC) == 0); }
     ~Pipe() {

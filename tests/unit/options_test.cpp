@@ -12,8 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
+#include "support.hpp"
 
 using namespace toolkit;
+using namespace toolkit::testing;
 
 namespace {
 
@@ -29,17 +31,6 @@ const OptionSpec test_options[] = {
 
 const CommandSyntax syntax{"test-applet", "OPERAND NEXT-PROG [ARGS...]", "An applet for the tests.",
                            test_options};
-
-// An argv-like vector that owns its strings.
-struct Args {
-    Args(std::initializer_list<std::string> words) : strings(words) {
-        for (auto& s : strings)
-            pointers.push_back(s.data());
-    }
-    std::span<char* const> span() const { return pointers; }
-    std::vector<std::string> strings;
-    std::vector<char*> pointers;
-};
 
 CommandLine parse(std::initializer_list<std::string> words) {
     Args args(words);

@@ -6,9 +6,12 @@
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
 #include <fcntl.h>
+#include <initializer_list>
+#include <span>
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
 
 namespace toolkit::testing {
 
@@ -22,6 +25,18 @@ template <typename Body> Failure failure_of(Body body) {
     BOOST_FAIL("no failure was thrown");
     return Failure(0, "", "");
 }
+
+// An argv that owns its strings: span() is the words, and a null pointer follows them.
+struct Args {
+    Args(std::initializer_list<std::string> words) : strings(words) {
+        for (auto& s : strings)
+            pointers.push_back(s.data());
+        pointers.push_back(nullptr);
+    }
+    std::span<char* const> span() const { return {pointers.data(), pointers.size() - 1}; }
+    std::vector<std::string> strings;
+    std::vector<char*> pointers;
+};
 
 // A fresh private directory, removed with what is in it.
 struct TempDir {
