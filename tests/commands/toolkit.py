@@ -335,5 +335,20 @@ class ProcessName(ToolkitTestCase):
         self.assertClean(result, "cat\n")
 
 
+class Image(ToolkitTestCase):
+    STANDARD_STREAMS = {"std::cin", "std::cout", "std::cerr", "std::clog",
+                        "std::wcin", "std::wcout", "std::wcerr", "std::wclog"}
+
+    def test_no_standard_stream_object_is_linked(self):
+        # The start-up of the standard streams is left out (source/standard_streams.cpp),
+        # so a stream object in the binary would be one nobody constructs.
+        result = subprocess.run(["nm", "-C", "--defined-only", TOOLKIT], capture_output=True, text=True)
+        if result.returncode != 0 or not result.stdout:
+            self.skipTest("the binary has no symbol table: " + result.stderr.strip())
+        names = {line.split(" ", 2)[2] for line in result.stdout.splitlines() if line.count(" ") >= 2}
+        self.assertIn("main", names)  # the symbol table is really there
+        self.assertEqual(names & self.STANDARD_STREAMS, set())
+
+
 if __name__ == "__main__":
     main()
