@@ -7,6 +7,7 @@
 #include "listen_fds.hpp"
 #include "socket.hpp"
 
+#include <array>
 #include <cerrno>
 #include <climits>
 #include <csignal>
@@ -14,14 +15,18 @@
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <linux/futex.h>
+#include <memory>
 #include <new>
 #include <optional>
 #include <poll.h>
 #include <sched.h>
 #include <string>
 #include <sys/signalfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <unordered_map>
@@ -200,15 +205,15 @@ class ConnectionVariables {
     std::vector<std::size_t> ends_;
 };
 
-// What the child of a final program needs. A clone()d child shares our
-// memory until its execve: it must not allocate or change anything of ours.
+// What the child of a final program needs. It may share our memory until its
+// execve (see ChildSlots): it must not allocate or change anything of ours.
 struct ExecPlan {
     const char* path;
     char* const* argv;
     char* const* envp;
     int connection;
     const sigset_t* mask;
-    const struct sigaction* sigchld; // null: leave SIGCHLD alone
+    bool ignore_sigchld; // SIGCHLD was ignored when we started: the next program gets that back
 };
 
 // strerror may allocate (translations); the static descriptions never do.
@@ -224,12 +229,120 @@ void append(char*& at, const char* end, std::string_view text) {
     at += n;
 }
 
-// The two functions below run on child_stack, which AddressSanitizer does not
-// know for a stack: instrumented, a sanitizer build warns of false positives at
-// the _exit. They are left out of the instrumentation.
+// The functions below run on a child's stack of our making, which
+// AddressSanitizer does not know for a stack: instrumented, a sanitizer build
+// warns of false positives at the exit. They are left out of the instrumentation.
 #define TOOLKIT_ON_FOREIGN_STACK __attribute__((no_sanitize("address")))
 
-// "APPLET: FATAL: SUBJECT: DETAILHINT" without allocating, then _exit.
+// The system calls a child makes before its execve. On x86-64 and AArch64 we
+// make them ourselves, because there the child shares our memory while we go
+// on serving, errno included: these never touch errno and return -errno.
+// Elsewhere a child is always a fork, and they go through the C library.
+namespace child {
+
+#if defined(__x86_64__) || defined(__aarch64__)
+constexpr bool shares_memory = true;
+
+TOOLKIT_ON_FOREIGN_STACK inline long system_call(long number, long a, long b = 0, long c = 0,
+                                                 long d = 0) {
+#if defined(__x86_64__)
+    long result;
+    register long r10 __asm__("r10") = d;
+    __asm__ volatile("syscall"
+                     : "=a"(result)
+                     : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10)
+                     : "rcx", "r11", "memory");
+    return result;
+#else
+    register long x8 __asm__("x8") = number;
+    register long x0 __asm__("x0") = a;
+    register long x1 __asm__("x1") = b;
+    register long x2 __asm__("x2") = c;
+    register long x3 __asm__("x3") = d;
+    __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
+    return x0;
+#endif
+}
+
+TOOLKIT_ON_FOREIGN_STACK long duplicate(int from, int to) {
+#ifdef SYS_dup2
+    return system_call(SYS_dup2, from, to);
+#else
+    return system_call(SYS_dup3, from, to, 0); // FROM is never TO: connections are above 2
+#endif
+}
+TOOLKIT_ON_FOREIGN_STACK long set_mask(const sigset_t* mask) {
+    return system_call(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(mask), 0, _NSIG / 8);
+}
+TOOLKIT_ON_FOREIGN_STACK long ignore_sigchld() {
+    struct {
+        unsigned long handler, flags, restorer, mask; // the kernel's struct sigaction here
+    } ignore{reinterpret_cast<unsigned long>(SIG_IGN), 0, 0, 0};
+    return system_call(SYS_rt_sigaction, SIGCHLD, reinterpret_cast<long>(&ignore), 0, _NSIG / 8);
+}
+// Not inlined: tests/bench/instructions.py counts a child's instructions up to here.
+[[gnu::noinline]] TOOLKIT_ON_FOREIGN_STACK long execute(const ExecPlan& plan) {
+    return system_call(SYS_execve, reinterpret_cast<long>(plan.path),
+                       reinterpret_cast<long>(plan.argv), reinterpret_cast<long>(plan.envp));
+}
+TOOLKIT_ON_FOREIGN_STACK bool exists(const char* path) {
+    return system_call(SYS_faccessat, AT_FDCWD, reinterpret_cast<long>(path), F_OK) == 0;
+}
+TOOLKIT_ON_FOREIGN_STACK long write(int fd, const char* data, std::size_t size) {
+    return system_call(SYS_write, fd, reinterpret_cast<long>(data), static_cast<long>(size));
+}
+[[noreturn]] TOOLKIT_ON_FOREIGN_STACK void exit(int status) {
+    system_call(SYS_exit_group, status);
+    __builtin_unreachable();
+}
+
+// Valgrind stops the whole program at a child that shares its parent's memory
+// without being a thread, so under Valgrind every child is a fork. This is
+// Valgrind's documented "running on Valgrind" request (0x1001): a rotation of
+// a register by 128 bits in all, which does nothing on a real processor.
+bool under_valgrind() {
+    unsigned long request[6] = {0x1001, 0, 0, 0, 0, 0};
+    unsigned long answer = 0;
+#if defined(__x86_64__)
+    __asm__ volatile("rolq $3, %%rdi; rolq $13, %%rdi; rolq $61, %%rdi; rolq $51, %%rdi\n\t"
+                     "xchgq %%rbx, %%rbx"
+                     : "=d"(answer)
+                     : "a"(&request[0]), "0"(answer)
+                     : "cc", "memory");
+#else
+    __asm__ volatile("mov x3, %1\n\tmov x4, %2\n\t"
+                     "ror x12, x12, #3; ror x12, x12, #13; ror x12, x12, #51; ror x12, x12, #61\n\t"
+                     "orr x10, x10, x10\n\tmov %0, x3"
+                     : "=r"(answer)
+                     : "r"(answer), "r"(&request[0])
+                     : "cc", "memory", "x3", "x4");
+#endif
+    return answer != 0;
+}
+
+#else
+constexpr bool shares_memory = false;
+
+long result(long value) { return value < 0 ? -errno : value; }
+long duplicate(int from, int to) { return result(::dup2(from, to)); }
+long set_mask(const sigset_t* mask) { return result(::sigprocmask(SIG_SETMASK, mask, nullptr)); }
+long ignore_sigchld() {
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    return result(::sigaction(SIGCHLD, &ignore, nullptr));
+}
+[[gnu::noinline]] long execute(const ExecPlan& plan) {
+    return result(::execve(plan.path, plan.argv, plan.envp));
+}
+bool exists(const char* path) { return ::access(path, F_OK) == 0; }
+long write(int fd, const char* data, std::size_t size) { return result(::write(fd, data, size)); }
+[[noreturn]] void exit(int status) { ::_exit(status); }
+bool under_valgrind() { return false; }
+#endif
+
+} // namespace child
+
+// "APPLET: FATAL: SUBJECT: DETAILHINT" without allocating, then exit.
 [[noreturn]] TOOLKIT_ON_FOREIGN_STACK void child_fatal_text(std::string_view subject,
                                                            std::string_view detail,
                                                            std::string_view hint, int status) {
@@ -243,8 +356,13 @@ void append(char*& at, const char* end, std::string_view text) {
     append(at, end, detail);
     append(at, end, hint);
     *at++ = '\n';
-    write_all(STDERR_FILENO, std::string_view(line, static_cast<std::size_t>(at - line)));
-    ::_exit(status);
+    for (const char* from = line; from < at;) {
+        long n = child::write(STDERR_FILENO, from, static_cast<std::size_t>(at - from));
+        if (n == -EINTR) continue;
+        if (n <= 0) break;
+        from += n;
+    }
+    child::exit(status);
 }
 
 // The same with the description of ERR for DETAIL.
@@ -256,24 +374,104 @@ void append(char*& at, const char* end, std::string_view text) {
 TOOLKIT_ON_FOREIGN_STACK int exec_child(void* argument) {
     const ExecPlan& plan = *static_cast<const ExecPlan*>(argument);
     // accept4 set close-on-exec on the connection; dup2 gives 0 and 1 without it.
-    if (::dup2(plan.connection, STDIN_FILENO) < 0 || ::dup2(plan.connection, STDOUT_FILENO) < 0)
-        child_fatal("descriptors 0 and 1", errno, exit_failure);
-    if (plan.sigchld) ::sigaction(SIGCHLD, plan.sigchld, nullptr);
-    ::sigprocmask(SIG_SETMASK, plan.mask, nullptr);
-    ::execve(plan.path, plan.argv, plan.envp);
-    int err = errno;
+    for (int target : {STDIN_FILENO, STDOUT_FILENO}) {
+        long done;
+        while ((done = child::duplicate(plan.connection, target)) == -EINTR) {
+        }
+        if (done < 0) child_fatal("descriptors 0 and 1", static_cast<int>(-done), exit_failure);
+    }
+    if (plan.ignore_sigchld) child::ignore_sigchld();
+    child::set_mask(plan.mask);
+    int err = static_cast<int>(-child::execute(plan));
     if (err == ENOENT || err == ENOTDIR) {
         // As exec_program: a file that exists whose #! interpreter does not is 126.
-        struct stat st;
-        if (::stat(plan.path, &st) == 0)
+        if (child::exists(plan.path))
             child_fatal(plan.path, err, exit_cannot_run, interpreter_missing_hint);
         child_fatal(plan.path, err, exit_not_found);
     }
     child_fatal(plan.path, err, exit_cannot_run);
 }
 
-// The clone()d child runs here while we wait for its execve; it is used by one child at a time.
-alignas(64) char child_stack[64 * 1024];
+// Memory of our own for children that share our memory until their execve:
+// each reads its plan and environment from its slot and runs on the slot's
+// stack. The kernel zeroes `busy` once that child has exec'd or ended
+// (CLONE_CHILD_CLEARTID); only then is the slot ours again. Such a child
+// costs no copy of the server, and the server goes back to accepting at once.
+struct ChildSlot {
+    pid_t busy = 0;
+    ExecPlan plan{};
+    ConnectionVariables variables;
+    std::vector<char*> envp;
+    char* stack_top = nullptr;
+};
+
+class ChildSlots {
+  public:
+    // Null when the stacks cannot be had: every child is then a fork.
+    static std::unique_ptr<ChildSlots> make() {
+        // Each stack has an inaccessible page below it, so that an overflow
+        // faults instead of writing over the next child's stack. Pages are
+        // only touched (and counted) when a child runs there.
+        std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+        std::size_t stack = (stack_size + page - 1) / page * page;
+        std::size_t length = count * (page + stack);
+        void* area = ::mmap(nullptr, length, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (area == MAP_FAILED) return nullptr;
+        std::unique_ptr<ChildSlots> slots(new ChildSlots(static_cast<char*>(area), length));
+        for (std::size_t i = 0; i < count; ++i) {
+            char* guard = slots->area_ + i * (page + stack);
+            if (::mprotect(guard, page, PROT_NONE) < 0) return nullptr;
+            slots->slots_[i].stack_top = guard + page + stack;
+        }
+        return slots;
+    }
+    ~ChildSlots() {
+        drain();
+        ::munmap(area_, length_);
+    }
+    ChildSlots(const ChildSlots&) = delete;
+    ChildSlots& operator=(const ChildSlots&) = delete;
+
+    ChildSlot* free_slot() {
+        for (ChildSlot& slot : slots_)
+            if (__atomic_load_n(&slot.busy, __ATOMIC_ACQUIRE) == 0) return &slot;
+        return nullptr;
+    }
+    // Before what the slots point into can go away: wait (at most a second)
+    // until no child is still reading a slot.
+    void drain() {
+        for (ChildSlot& slot : slots_)
+            for (int tries = 0; tries < 100 && __atomic_load_n(&slot.busy, __ATOMIC_ACQUIRE) != 0;
+                 ++tries) {
+                timespec pause{0, 10'000'000L};
+                ::syscall(SYS_futex, &slot.busy, FUTEX_WAIT, 1, &pause, nullptr, 0);
+            }
+    }
+
+    class DrainOnExit {
+      public:
+        explicit DrainOnExit(ChildSlots* slots) : slots_(slots) {}
+        ~DrainOnExit() {
+            if (slots_) slots_->drain();
+        }
+        DrainOnExit(const DrainOnExit&) = delete;
+        DrainOnExit& operator=(const DrainOnExit&) = delete;
+
+      private:
+        ChildSlots* slots_;
+    };
+
+  private:
+    static constexpr std::size_t count = 8;
+    static constexpr std::size_t stack_size = 16 * 1024; // a child needs about 5 KiB
+
+    ChildSlots(char* area, std::size_t length) : area_(area), length_(length) {}
+
+    char* area_;
+    std::size_t length_;
+    std::array<ChildSlot, count> slots_;
+};
 
 class AcceptLoop : public Step {
   public:
@@ -288,12 +486,10 @@ class AcceptLoop : public Step {
     pid_t start_child(int connection);
     void reap();
     void back_off();
-    bool clients_waiting();
 
     Settings settings_;
     Chain* chain_ = nullptr;
     std::vector<Listener> listeners_;
-    std::vector<pollfd> listener_polls_; // for a look at the queues without waiting
     UniqueFd children_ended_;            // signalfd for SIGCHLD
     sigset_t inherited_mask_;
     struct sigaction inherited_sigchld_ {};
@@ -302,6 +498,7 @@ class AcceptLoop : public Step {
     std::vector<char*> envp_; // the base environment, then this connection's variables
     std::size_t base_size_ = 0;
     ConnectionVariables variables_;
+    std::unique_ptr<ChildSlots> slots_; // none: every child is a fork
 
     std::unordered_map<pid_t, uid_t> children_;
     std::unordered_map<uid_t, int> per_uid_;
@@ -377,13 +574,15 @@ void AcceptLoop::run(Chain& chain) {
     take_listeners(chain);
     prepare_signals();
     prepare_environment(chain);
+    if (child::shares_memory && !child::under_valgrind()) slots_ = ChildSlots::make();
     children_.reserve(static_cast<std::size_t>(std::min(settings_.limit, 1024)));
 
     std::vector<pollfd> watched;
     watched.push_back({children_ended_.get(), POLLIN, 0});
     for (const Listener& listener : listeners_)
         watched.push_back({listener.fd, POLLIN, 0});
-    listener_polls_.assign(watched.begin() + 1, watched.end());
+    // However we leave, no child may still be reading what we are about to free.
+    ChildSlots::DrainOnExit drain(slots_.get());
 
     for (;;) {
         bool accepting = children_.size() < static_cast<std::size_t>(settings_.limit);
@@ -493,31 +692,33 @@ void AcceptLoop::serve(const Listener& listener) {
 }
 
 pid_t AcceptLoop::start_child(int connection) {
-    const sigset_t* mask = &inherited_mask_;
-    const struct sigaction* sigchld = restore_sigchld_ ? &inherited_sigchld_ : nullptr;
     if (chain_->at_last_link()) {
+        bool ignore_sigchld = restore_sigchld_ && inherited_sigchld_.sa_handler == SIG_IGN;
+        if (ChildSlot* slot = slots_ ? slots_->free_slot() : nullptr) {
+            slot->variables = variables_;
+            slot->envp.assign(envp_.begin(), envp_.begin() + static_cast<long>(base_size_));
+            for (std::size_t i = 0; i < slot->variables.count(); ++i)
+                slot->envp.push_back(slot->variables.entry(i));
+            slot->envp.push_back(nullptr);
+            slot->plan = ExecPlan{chain_->program_path().c_str(), chain_->program_argv(),
+                                  slot->envp.data(), connection, &inherited_mask_, ignore_sigchld};
+            slot->busy = 1;
+            pid_t pid = ::clone(exec_child, slot->stack_top,
+                                CLONE_VM | CLONE_CHILD_CLEARTID | SIGCHLD, &slot->plan, nullptr,
+                                nullptr, &slot->busy);
+            if (pid < 0) slot->busy = 0;
+            return pid;
+        }
+        // Every slot in use, or no slots here: the child is a copy of us.
         envp_.resize(base_size_);
         for (std::size_t i = 0; i < variables_.count(); ++i)
             envp_.push_back(variables_.entry(i));
         envp_.push_back(nullptr);
-        ExecPlan plan{chain_->program_path().c_str(),
-                      chain_->program_argv(),
-                      envp_.data(),
-                      connection,
-                      mask,
-                      sigchld};
-        // The next program is exec'd. When we are not busy, start it without
-        // copying our address space, suspended until its execve: the
-        // cheapest way. When more clients wait or other children run, the
-        // new child may wait for a CPU and we would wait with it; a copy
-        // lets us go back to accepting at once.
-        if (children_.size() >= 2 || clients_waiting()) {
-            pid_t pid = ::fork();
-            if (pid == 0) exec_child(&plan);
-            return pid;
-        }
-        return ::clone(exec_child, child_stack + sizeof child_stack,
-                       CLONE_VM | CLONE_VFORK | SIGCHLD, &plan);
+        ExecPlan plan{chain_->program_path().c_str(), chain_->program_argv(), envp_.data(),
+                      connection, &inherited_mask_, ignore_sigchld};
+        pid_t pid = ::fork();
+        if (pid == 0) exec_child(&plan);
+        return pid;
     }
     // The next program is an applet: a real fork, and the chain goes on in the child.
     pid_t pid = ::fork();
@@ -542,8 +743,8 @@ pid_t AcceptLoop::start_child(int connection) {
         if (::dup2(connection, STDIN_FILENO) < 0 || ::dup2(connection, STDOUT_FILENO) < 0)
             child_fatal("descriptors 0 and 1", errno, exit_failure);
         ::close(connection);
-        if (sigchld) ::sigaction(SIGCHLD, sigchld, nullptr);
-        ::sigprocmask(SIG_SETMASK, mask, nullptr);
+        if (restore_sigchld_) ::sigaction(SIGCHLD, &inherited_sigchld_, nullptr);
+        ::sigprocmask(SIG_SETMASK, &inherited_mask_, nullptr);
         for (const char* name : connection_variables)
             chain_->environment.unset(name);
         for (std::size_t i = 0; i < variables_.count(); ++i) {
@@ -558,10 +759,6 @@ pid_t AcceptLoop::start_child(int connection) {
                          exit_failure);
     }
     chain_->run_rest_in_child();
-}
-
-bool AcceptLoop::clients_waiting() {
-    return ::poll(listener_polls_.data(), listener_polls_.size(), 0) > 0;
 }
 
 void AcceptLoop::reap() {

@@ -348,8 +348,7 @@ class Child(AcceptTestCase):
                 self.check_descriptors(seen, server)
 
     def test_same_child_state_while_others_run(self):
-        # With children already running, the server starts the next one
-        # differently (it copies itself); the child must not see a difference.
+        # Children started while earlier ones still run must see what the first saw.
         waiting_report = probe("import sys; sys.stdin.buffer.read()\n" + REPORT[2])
         env = dict(os.environ, LISTEN_FDS="1", LISTEN_PID="1", UNIXLOCALPID="7")
         server = self.serve([ACCEPT] + waiting_report, env=env)
@@ -369,6 +368,55 @@ class Child(AcceptTestCase):
         finally:
             for client in clients:
                 client.close()
+
+    def test_same_child_state_when_every_slot_is_taken(self):
+        # A child shares the server's memory until its execve, reading its plan
+        # from a slot of its own (on x86-64 and AArch64; elsewhere every child
+        # is a copy). strace holds each child at its execve here, so slots run
+        # out and the server copies itself for the rest; every child must see
+        # the same state, and the trace shows both kinds of start.
+        strace = which("strace")
+        trace = os.path.join(self.dir, "trace")
+        env = dict(os.environ, LISTEN_FDS="1", LISTEN_PID="1", UNIXLOCALPID="7")
+        server = self.serve([strace, "-f", "-qq", "-o", trace, "-e", "trace=clone,clone3,fork,vfork,execve",
+                             "-e", "inject=execve:delay_enter=1000000", ACCEPT] + REPORT, env=env)
+        count = 12
+        clients = [connect(self.socket_path()) for _ in range(count)]
+        try:
+            for client in clients:
+                client.shutdown(socket.SHUT_WR)
+            for client in clients:
+                seen = json.loads(read_all(client))
+                self.check_descriptors(seen, server)
+                self.assertEqual(seen["env"]["UNIXREMOTEPID"], str(os.getpid()))
+                self.assertEqual(seen["env"]["UNIXLOCALPATH"], self.socket_path())
+                self.assertEqual(seen["env"]["PROTO"], "UNIX")
+                for name in UNSET_BY_ACCEPT:
+                    self.assertNotIn(name, seen["env"])
+        finally:
+            for client in clients:
+                client.close()
+        server.stop()
+        with open(trace) as f:
+            starts = [line for line in f if re.search(r"\b(clone3?|v?fork)\(", line)]
+        shared = [line for line in starts if "CLONE_VM" in line]
+        copies = [line for line in starts if "CLONE_VM" not in line]
+        self.assertEqual(len(starts), count, "".join(starts))
+        if os.uname().machine in ("x86_64", "aarch64"):
+            self.assertEqual(len(shared), 8, "one child per slot, then copies:\n" + "".join(starts))
+            self.assertEqual(len(copies), count - 8, "".join(starts))
+        else:
+            self.assertEqual(copies, starts)
+
+    def test_serves_under_valgrind(self):
+        # Valgrind stops a program at a child that shares its parent's memory
+        # without being a thread; the server notices Valgrind and forks instead.
+        valgrind = which("valgrind")
+        server = self.serve([valgrind, "-q", "--tool=none", ACCEPT, "printenv", "PROTO"])
+        for _ in range(3):
+            self.assertEqual(exchange(self.socket_path()), b"UNIX\n")
+        wait_for(lambda: server.children() == [], "the children to be reaped")
+        self.assertEqual(server.log(), "")
 
     def test_remote_path_when_client_binds(self):
         client_path = self.socket_path("client")
