@@ -7,6 +7,7 @@
 #include "listen_fds.hpp"
 #include "socket.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <climits>
@@ -29,7 +30,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <unordered_map>
 #include <vector>
 
 namespace toolkit::applets {
@@ -500,8 +500,13 @@ class AcceptLoop : public Step {
     ConnectionVariables variables_;
     std::unique_ptr<ChildSlots> slots_; // none: every child is a fork
 
-    std::unordered_map<pid_t, uid_t> children_;
-    std::unordered_map<uid_t, int> per_uid_;
+    // Our live children and their clients' uids. A plain list: it holds at
+    // most the connection limit, and a scan is cheap beside starting a child.
+    struct Child {
+        pid_t pid;
+        uid_t uid;
+    };
+    std::vector<Child> children_;
 };
 
 void AcceptLoop::take_listeners(Chain& chain) {
@@ -654,8 +659,9 @@ void AcceptLoop::serve(const Listener& listener) {
         return;
     }
     if (settings_.per_uid_limit) {
-        auto used = per_uid_.find(credentials.uid);
-        if (used != per_uid_.end() && used->second >= settings_.per_uid_limit) {
+        auto used = std::count_if(children_.begin(), children_.end(),
+                                  [&](const Child& child) { return child.uid == credentials.uid; });
+        if (used >= settings_.per_uid_limit) {
             error("uid " + std::to_string(credentials.uid),
                   "at the limit of " + std::to_string(settings_.per_uid_limit) +
                       " connections per uid; connection closed");
@@ -679,8 +685,7 @@ void AcceptLoop::serve(const Listener& listener) {
         back_off();
         return;
     }
-    children_.emplace(pid, credentials.uid);
-    if (settings_.per_uid_limit) ++per_uid_[credentials.uid];
+    children_.push_back(Child{pid, credentials.uid});
     if (settings_.verbose) {
         std::string id = std::to_string(pid);
         log_line(id + " started " + std::to_string(children_.size()) + "/" +
@@ -769,13 +774,11 @@ void AcceptLoop::reap() {
         int status = 0;
         pid_t pid = ::waitpid(-1, &status, WNOHANG);
         if (pid <= 0) return;
-        auto child = children_.find(pid);
+        auto child = std::find_if(children_.begin(), children_.end(),
+                                  [pid](const Child& c) { return c.pid == pid; });
         if (child == children_.end()) continue; // not ours: a child of the program we replaced
-        if (settings_.per_uid_limit) {
-            auto used = per_uid_.find(child->second);
-            if (used != per_uid_.end() && --used->second <= 0) per_uid_.erase(used);
-        }
-        children_.erase(child);
+        *child = children_.back();
+        children_.pop_back();
         if (settings_.verbose) {
             int kind = WIFEXITED(status) ? 1 : WCOREDUMP(status) ? 3 : 2;
             int code = WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status);

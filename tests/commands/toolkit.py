@@ -3,12 +3,13 @@
 name the running process carries while a chain goes on."""
 
 import os
+import re
 import shutil
 import stat
 import subprocess
 import tempfile
 
-from harness import CANNOT_RUN, FAILURE, NOT_FOUND, TOOLKIT, USAGE, ToolkitTestCase, forms, main, run
+from harness import CANNOT_RUN, FAILURE, NOT_FOUND, TOOLKIT, USAGE, ToolkitTestCase, forms, main, run, which
 
 BUILD_DIR = os.environ.get("TOOLKIT_BUILD_DIR", os.path.dirname(TOOLKIT))
 
@@ -348,6 +349,18 @@ class Image(ToolkitTestCase):
         names = {line.split(" ", 2)[2] for line in result.stdout.splitlines() if line.count(" ") >= 2}
         self.assertIn("main", names)  # the symbol table is really there
         self.assertEqual(names & self.STANDARD_STREAMS, set())
+
+    def test_only_the_c_library_is_loaded_at_run_time(self):
+        # Every shared library costs every chain link its loading; the C++
+        # runtime and Boost are linked in, and nothing else may creep in (libm
+        # once did, through a hash table's growth policy).
+        readelf = which("readelf")
+        result = subprocess.run([readelf, "-d", TOOLKIT], capture_output=True, text=True, check=True)
+        needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(.*)\]", result.stdout)
+        if os.environ.get("TOOLKIT_STATIC") == "1":
+            self.assertEqual(needed, [])
+        else:
+            self.assertEqual(sorted(n for n in needed if not n.startswith("ld-linux")), ["libc.so.6"])
 
 
 if __name__ == "__main__":
