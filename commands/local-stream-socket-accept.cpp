@@ -464,7 +464,7 @@ class ChildSlots {
 
   private:
     static constexpr std::size_t count = 8;
-    static constexpr std::size_t stack_size = 16 * 1024; // a child needs about 5 KiB
+    static constexpr std::size_t stack_size = 16384; // a child needs about 5 KiB
 
     ChildSlots(char* area, std::size_t length) : area_(area), length_(length) {}
 
