@@ -770,7 +770,9 @@ class Signals(AcceptTestCase):
         for signum in [signal.SIGTERM, signal.SIGINT, signal.SIGHUP]:
             with self.subTest(signal=signum.name):
                 path = self.socket_path(signum.name)
-                server = self.serve([ACCEPT, "cat"], path=path)
+                # Their default action, whatever this test runner inherited (nohup ignores HUP).
+                server = self.serve([ACCEPT, "cat"], path=path,
+                                    preexec=lambda signum=signum: signal.signal(signum, signal.SIG_DFL))
                 client = connect(path)
                 client.sendall(b"before\n")
                 self.assertEqual(client.recv(100), b"before\n")
