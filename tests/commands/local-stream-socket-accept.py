@@ -347,6 +347,15 @@ class Child(AcceptTestCase):
                 self.assertEqual(child["KEEP_ME"], "yes")
                 self.check_descriptors(seen, server)
 
+    def check_connection_child(self, seen, server):
+        """What REPORT saw in a child of SERVER started for a client of this process."""
+        self.check_descriptors(seen, server)
+        self.assertEqual(seen["env"]["UNIXREMOTEPID"], str(os.getpid()))
+        self.assertEqual(seen["env"]["UNIXLOCALPATH"], self.socket_path())
+        self.assertEqual(seen["env"]["PROTO"], "UNIX")
+        for name in UNSET_BY_ACCEPT:
+            self.assertNotIn(name, seen["env"])
+
     def test_same_child_state_while_others_run(self):
         # Children started while earlier ones still run must see what the first saw.
         waiting_report = probe("import sys; sys.stdin.buffer.read()\n" + REPORT[2])
@@ -359,12 +368,7 @@ class Child(AcceptTestCase):
                 wait_for(lambda: len(server.children()) >= clients.index(client) + 1, "the child to start")
             for client in reversed(clients):
                 client.shutdown(socket.SHUT_WR)
-                seen = json.loads(read_all(client))
-                self.check_descriptors(seen, server)
-                self.assertEqual(seen["env"]["UNIXREMOTEPID"], str(os.getpid()))
-                self.assertEqual(seen["env"]["PROTO"], "UNIX")
-                for name in UNSET_BY_ACCEPT:
-                    self.assertNotIn(name, seen["env"])
+                self.check_connection_child(json.loads(read_all(client)), server)
         finally:
             for client in clients:
                 client.close()
@@ -386,13 +390,7 @@ class Child(AcceptTestCase):
             for client in clients:
                 client.shutdown(socket.SHUT_WR)
             for client in clients:
-                seen = json.loads(read_all(client))
-                self.check_descriptors(seen, server)
-                self.assertEqual(seen["env"]["UNIXREMOTEPID"], str(os.getpid()))
-                self.assertEqual(seen["env"]["UNIXLOCALPATH"], self.socket_path())
-                self.assertEqual(seen["env"]["PROTO"], "UNIX")
-                for name in UNSET_BY_ACCEPT:
-                    self.assertNotIn(name, seen["env"])
+                self.check_connection_child(json.loads(read_all(client)), server)
         finally:
             for client in clients:
                 client.close()

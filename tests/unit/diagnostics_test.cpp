@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 using namespace toolkit;
@@ -178,7 +179,9 @@ BOOST_AUTO_TEST_CASE(write_all_reports_failure) {
     BOOST_TEST(write_all(-1, "") == true); // nothing to write is not a failure
 }
 
-BOOST_AUTO_TEST_CASE(a_failed_assertion_is_one_fatal_line_then_abort) {
+// Runs BODY in a child with stderr on a SOCK_SEQPACKET socket; the child's
+// wait status and one string per write(2) it made.
+template <typename Body> std::pair<int, std::vector<std::string>> child_writes_to_stderr(Body body) {
     int pair[2];
     BOOST_TEST_REQUIRE(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0);
     pid_t child = ::fork();
@@ -186,43 +189,36 @@ BOOST_AUTO_TEST_CASE(a_failed_assertion_is_one_fatal_line_then_abort) {
     if (child == 0) {
         ::dup2(pair[1], STDERR_FILENO);
         ::signal(SIGABRT, SIG_DFL);
-        set_program_name("fdmove");
-        __assert_fail("count > 0", "commands/fdmove.cpp", 42, "void toolkit::f()");
+        body();
+        ::_exit(0);
     }
     ::close(pair[1]);
     int status = 0;
     BOOST_TEST_REQUIRE(::waitpid(child, &status, 0) == child);
-    BOOST_TEST(WIFSIGNALED(status));
-    BOOST_TEST(WTERMSIG(status) == SIGABRT);
     std::vector<std::string> messages;
     char buffer[4096];
     ssize_t n;
     while ((n = ::recv(pair[0], buffer, sizeof buffer, MSG_DONTWAIT)) > 0)
         messages.emplace_back(buffer, static_cast<std::size_t>(n));
     ::close(pair[0]);
+    return {status, messages};
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_assertion_is_one_fatal_line_then_abort) {
+    auto [status, messages] = child_writes_to_stderr([] {
+        set_program_name("fdmove");
+        __assert_fail("count > 0", "commands/fdmove.cpp", 42, "void toolkit::f()");
+    });
+    BOOST_TEST((WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT));
     std::vector<std::string> expected{"fdmove: FATAL: assertion failed: count > 0 "
                                       "(commands/fdmove.cpp:42, in void toolkit::f())\n"};
     BOOST_TEST(messages == expected, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(an_assertion_without_a_function_name_still_reports) {
-    int pair[2];
-    BOOST_TEST_REQUIRE(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0);
-    pid_t child = ::fork();
-    BOOST_TEST_REQUIRE(child >= 0);
-    if (child == 0) {
-        ::dup2(pair[1], STDERR_FILENO);
-        ::signal(SIGABRT, SIG_DFL);
-        __assert_fail("x", "f.c", 4294967295u, nullptr);
-    }
-    ::close(pair[1]);
-    int status = 0;
-    BOOST_TEST_REQUIRE(::waitpid(child, &status, 0) == child);
+    auto [status, messages] =
+        child_writes_to_stderr([] { __assert_fail("x", "f.c", 4294967295u, nullptr); });
     BOOST_TEST((WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT));
-    char buffer[4096];
-    ssize_t n = ::recv(pair[0], buffer, sizeof buffer, MSG_DONTWAIT);
-    ::close(pair[0]);
-    BOOST_TEST_REQUIRE(n > 0);
-    BOOST_TEST(std::string(buffer, static_cast<std::size_t>(n)) ==
-               "toolkit: FATAL: assertion failed: x (f.c:4294967295, in ?)\n");
+    std::vector<std::string> expected{"toolkit: FATAL: assertion failed: x (f.c:4294967295, in ?)\n"};
+    BOOST_TEST(messages == expected, boost::test_tools::per_element());
 }
