@@ -234,18 +234,17 @@ void append(char*& at, const char* end, std::string_view text) {
 // warns of false positives at the exit. They are left out of the instrumentation.
 #define TOOLKIT_ON_FOREIGN_STACK __attribute__((no_sanitize("address")))
 
-// The system calls a child makes before its execve. On x86-64 and AArch64 we
+// The system calls a child makes before its execve. On x86-64 we
 // make them ourselves, because there the child shares our memory while we go
 // on serving, errno included: these never touch errno and return -errno.
 // Elsewhere a child is always a fork, and they go through the C library.
 namespace child {
 
-#if defined(__x86_64__) || defined(__aarch64__)
+#if defined(__x86_64__)
 constexpr bool shares_memory = true;
 
 TOOLKIT_ON_FOREIGN_STACK inline long system_call(long number, long a, long b = 0, long c = 0,
                                                  long d = 0) {
-#if defined(__x86_64__)
     long result;
     register long r10 __asm__("r10") = d;
     __asm__ volatile("syscall"
@@ -253,23 +252,10 @@ TOOLKIT_ON_FOREIGN_STACK inline long system_call(long number, long a, long b = 0
                      : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10)
                      : "rcx", "r11", "memory");
     return result;
-#else
-    register long x8 __asm__("x8") = number;
-    register long x0 __asm__("x0") = a;
-    register long x1 __asm__("x1") = b;
-    register long x2 __asm__("x2") = c;
-    register long x3 __asm__("x3") = d;
-    __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
-    return x0;
-#endif
 }
 
 TOOLKIT_ON_FOREIGN_STACK long duplicate(int from, int to) {
-#ifdef SYS_dup2
     return system_call(SYS_dup2, from, to);
-#else
-    return system_call(SYS_dup3, from, to, 0); // FROM is never TO: connections are above 2
-#endif
 }
 TOOLKIT_ON_FOREIGN_STACK long set_mask(const sigset_t* mask) {
     return system_call(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(mask), 0, _NSIG / 8);
@@ -303,20 +289,11 @@ TOOLKIT_ON_FOREIGN_STACK long write(int fd, const char* data, std::size_t size) 
 bool under_valgrind() {
     unsigned long request[6] = {0x1001, 0, 0, 0, 0, 0};
     unsigned long answer = 0;
-#if defined(__x86_64__)
     __asm__ volatile("rolq $3, %%rdi; rolq $13, %%rdi; rolq $61, %%rdi; rolq $51, %%rdi\n\t"
                      "xchgq %%rbx, %%rbx"
                      : "=d"(answer)
                      : "a"(&request[0]), "0"(answer)
                      : "cc", "memory");
-#else
-    __asm__ volatile("mov x3, %1\n\tmov x4, %2\n\t"
-                     "ror x12, x12, #3; ror x12, x12, #13; ror x12, x12, #51; ror x12, x12, #61\n\t"
-                     "orr x10, x10, x10\n\tmov %0, x3"
-                     : "=r"(answer)
-                     : "r"(answer), "r"(&request[0])
-                     : "cc", "memory", "x3", "x4");
-#endif
     return answer != 0;
 }
 
