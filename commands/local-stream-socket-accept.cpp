@@ -476,6 +476,7 @@ class AcceptLoop : public Step {
     std::size_t base_size_ = 0;
     ConnectionVariables variables_;
     std::unique_ptr<ChildSlots> slots_; // none: every child is a fork
+    bool slots_refused_ = false;        // the system refused a child sharing our memory
 
     // Our live children and their clients' uids. A plain list: it holds at
     // most the connection limit, and a scan is cheap beside starting a child.
@@ -676,7 +677,7 @@ void AcceptLoop::serve(const Listener& listener) {
 pid_t AcceptLoop::start_child(int connection) {
     if (chain_->at_last_link()) {
         bool ignore_sigchld = restore_sigchld_ && inherited_sigchld_.sa_handler == SIG_IGN;
-        if (ChildSlot* slot = slots_ ? slots_->free_slot() : nullptr) {
+        if (ChildSlot* slot = slots_ && !slots_refused_ ? slots_->free_slot() : nullptr) {
             slot->variables = variables_;
             slot->envp.assign(envp_.begin(), envp_.begin() + static_cast<long>(base_size_));
             for (std::size_t i = 0; i < slot->variables.count(); ++i)
@@ -688,8 +689,11 @@ pid_t AcceptLoop::start_child(int connection) {
             pid_t pid = ::clone(exec_child, slot->stack_top,
                                 CLONE_VM | CLONE_CHILD_CLEARTID | SIGCHLD, &slot->plan, nullptr,
                                 nullptr, &slot->busy);
-            if (pid < 0) slot->busy = 0;
-            return pid;
+            if (pid >= 0) return pid;
+            slot->busy = 0;
+            if (errno == EAGAIN || errno == ENOMEM) return pid; // short of processes or memory
+            // Refused outright (a seccomp filter, say): from now on every child is a fork.
+            slots_refused_ = true;
         }
         // Every slot in use, or no slots here: the child is a copy of us.
         envp_.resize(base_size_);

@@ -173,6 +173,9 @@ SERVER_FAULTS = [
           lines=[]),
     Fault(ACCEPT, STATIC_ECHO, "mprotect", r"PROT_NONE", "ENOMEM", None, [], replies=[REPLY, REPLY],
           lines=[]),
+    # A child sharing the server's memory refused outright: the server forks from then on.
+    Fault(ACCEPT, SPAWNED, "clone|clone3", r"CLONE_VM", "EPERM", None, [], replies=[REPLY, REPLY],
+          lines=[]),
     Fault(ACCEPT, SPAWNED, "clone|clone3", r"", "EAGAIN", None, [], replies=[b"", REPLY],
           lines=[re.escape(A_ERROR + "starting a child: Resource temporarily unavailable")]),
     Fault(ACCEPT, FORKED, "clone|clone3|fork|vfork", r"", "EAGAIN", None, [], replies=[b"", REPLY],
