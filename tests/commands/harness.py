@@ -71,6 +71,17 @@ def children(pid):
     return found
 
 
+def open_descriptors(pid):
+    """What each open descriptor of process PID refers to, from /proc."""
+    found = {}
+    for name in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            found[int(name)] = os.readlink(f"/proc/{pid}/fd/{name}")
+        except FileNotFoundError:
+            pass  # closed while we looked
+    return found
+
+
 def probe(code):
     """argv of a small Python program, for the end of a chain."""
     return [PYTHON, "-c", code]

@@ -19,7 +19,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, PYTHON, SOURCE_DIR, USAGE, TOOLKIT,
-                     ToolkitTestCase, applet_link, forms, main, probe, run, which)
+                     ToolkitTestCase, applet_link, forms, main, open_descriptors, probe, run, which)
 
 APPLET = "local-stream-socket-listen"
 
@@ -140,16 +140,6 @@ class ListenTest(ToolkitTestCase):
                              [APPLET, "--systemd-compatibility", second] + probe(LIST_FDS))
                 self.assertClean(result, "0 1 2 3 4\n")
 
-    def open_descriptors(self, pid):
-        """What each descriptor of process PID refers to, from /proc."""
-        found = {}
-        for name in os.listdir(f"/proc/{pid}/fd"):
-            try:
-                found[int(name)] = os.readlink(f"/proc/{pid}/fd/{name}")
-            except FileNotFoundError:
-                pass
-        return found
-
     def test_only_the_sockets_stay_open_for_the_rest_of_the_chain(self):
         # A later link runs in the same process (accept waits in it): the
         # listen step must have closed its own descriptors, close-on-exec or
@@ -176,7 +166,7 @@ class ListenTest(ToolkitTestCase):
                 client.settimeout(20)
                 with client.makefile("r") as reply:
                     self.assertEqual(reply.readline(), "0 1 2\n")
-                held = self.open_descriptors(server.pid)
+                held = open_descriptors(server.pid)
                 self.assertIn(3, held)
                 self.assertTrue(held[3].startswith("socket:"), held)
                 for fd, target in held.items():

@@ -21,7 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "commands"))
-from harness import children  # noqa: E402
+from harness import children, open_descriptors  # noqa: E402
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APPLET = "local-stream-socket-accept"
@@ -32,16 +32,6 @@ STARTED = re.compile(rf"^{APPLET}: (\d+) started (\d+)/(\d+)$")
 CONNECTION = re.compile(rf"^{APPLET}: (\d+) \S+ \S+ \d+ \d+ \d+$")
 ENDED = re.compile(rf"^{APPLET}: (\d+) ended status (\d) code (\d+) (\d+)/(\d+)$")
 
-
-def descriptors(pid):
-    """The server's open descriptors: number -> what it refers to."""
-    table = {}
-    for name in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            table[int(name)] = os.readlink(f"/proc/{pid}/fd/{name}")
-        except FileNotFoundError:
-            pass
-    return table
 
 
 def exchange(path, payload):
@@ -137,7 +127,7 @@ def soak(connections, clients, kill_every, limit, fork):
         if exchange(path, b"warm-up\n") != b"warm-up\n":
             problems.append("warm-up exchange failed")
         wait_until(lambda: not children(server.pid), OPERATION_TIMEOUT)
-        before = descriptors(server.pid)
+        before = open_descriptors(server.pid)
 
         started = time.monotonic()
         per_client = [connections // clients + (1 if i < connections % clients else 0) for i in range(clients)]
@@ -170,7 +160,7 @@ def soak(connections, clients, kill_every, limit, fork):
         # Every child reaped: no child left at all, in particular no zombie.
         if not wait_until(lambda: not children(server.pid), OPERATION_TIMEOUT):
             problems.append(f"children left: {children(server.pid)}")
-        after = descriptors(server.pid)
+        after = open_descriptors(server.pid)
         with open(f"/proc/{server.pid}/status") as f:
             status = dict(line.split(":\t", 1) for line in f.read().splitlines() if ":\t" in line)
         if server.poll() is not None:

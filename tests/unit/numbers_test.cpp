@@ -3,25 +3,16 @@
 
 #include "diagnostics.hpp"
 #include "numbers.hpp"
+#include "support.hpp"
 
 #include <climits>
 #include <cstdint>
 #include <string>
 
 using namespace toolkit;
+using toolkit::testing::failure_of;
 
 namespace {
-
-// The failure PARSE throws; the test fails when it throws nothing.
-template <typename Parse> Failure failure_of(Parse parse) {
-    try {
-        parse();
-    } catch (const Failure& failure) {
-        return failure;
-    }
-    BOOST_FAIL("no failure was thrown");
-    return Failure(0, "", "");
-}
 
 void check_number(std::string_view text, std::uint64_t value, NumberBase base) {
     BOOST_TEST_CONTEXT("text \"" << text << "\"") {
