@@ -461,6 +461,8 @@ class AcceptLoop : public Step {
     void prepare_environment(Chain& chain);
     void serve(const Listener& listener);
     pid_t start_child(int connection);
+    ExecPlan exec_plan(std::vector<char*>& envp, ConnectionVariables& variables,
+                       int connection) const;
     void reap();
     void back_off();
 
@@ -472,8 +474,8 @@ class AcceptLoop : public Step {
     struct sigaction inherited_sigchld_ {};
     bool restore_sigchld_ = false;
 
-    std::vector<char*> envp_; // the base environment, then this connection's variables
-    std::size_t base_size_ = 0;
+    std::vector<char*> base_envp_; // the environment every child gets, before its own variables
+    std::vector<char*> fork_envp_; // a forked child's whole environment
     ConnectionVariables variables_;
     std::unique_ptr<ChildSlots> slots_; // none: every child is a fork
     bool slots_refused_ = false;        // the system refused a child sharing our memory
@@ -547,9 +549,8 @@ void AcceptLoop::prepare_environment(Chain& chain) {
     environment.set("PROTO", "UNIX");
     // Built once: per connection only its own variables are added after these.
     char* const* entries = environment.envp();
-    envp_.assign(entries, entries + environment.size());
-    base_size_ = envp_.size();
-    envp_.reserve(base_size_ + std::size(connection_variables) + 1);
+    base_envp_.assign(entries, entries + environment.size());
+    fork_envp_.reserve(base_envp_.size() + std::size(connection_variables) + 1);
 }
 
 void AcceptLoop::run(Chain& chain) {
@@ -674,17 +675,23 @@ void AcceptLoop::serve(const Listener& listener) {
     }
 }
 
+// ENVP becomes the base environment and VARIABLES, which must outlive the plan.
+ExecPlan AcceptLoop::exec_plan(std::vector<char*>& envp, ConnectionVariables& variables,
+                               int connection) const {
+    envp.assign(base_envp_.begin(), base_envp_.end());
+    for (std::size_t i = 0; i < variables.count(); ++i)
+        envp.push_back(variables.entry(i));
+    envp.push_back(nullptr);
+    bool ignore_sigchld = restore_sigchld_ && inherited_sigchld_.sa_handler == SIG_IGN;
+    return ExecPlan{chain_->program_path().c_str(), chain_->program_argv(), envp.data(),
+                    connection, &inherited_mask_, ignore_sigchld};
+}
+
 pid_t AcceptLoop::start_child(int connection) {
     if (chain_->at_last_link()) {
-        bool ignore_sigchld = restore_sigchld_ && inherited_sigchld_.sa_handler == SIG_IGN;
         if (ChildSlot* slot = slots_ && !slots_refused_ ? slots_->free_slot() : nullptr) {
             slot->variables = variables_;
-            slot->envp.assign(envp_.begin(), envp_.begin() + static_cast<long>(base_size_));
-            for (std::size_t i = 0; i < slot->variables.count(); ++i)
-                slot->envp.push_back(slot->variables.entry(i));
-            slot->envp.push_back(nullptr);
-            slot->plan = ExecPlan{chain_->program_path().c_str(), chain_->program_argv(),
-                                  slot->envp.data(), connection, &inherited_mask_, ignore_sigchld};
+            slot->plan = exec_plan(slot->envp, slot->variables, connection);
             slot->busy = 1;
             pid_t pid = ::clone(exec_child, slot->stack_top,
                                 CLONE_VM | CLONE_CHILD_CLEARTID | SIGCHLD, &slot->plan, nullptr,
@@ -696,12 +703,7 @@ pid_t AcceptLoop::start_child(int connection) {
             slots_refused_ = true;
         }
         // Every slot in use, or no slots here: the child is a copy of us.
-        envp_.resize(base_size_);
-        for (std::size_t i = 0; i < variables_.count(); ++i)
-            envp_.push_back(variables_.entry(i));
-        envp_.push_back(nullptr);
-        ExecPlan plan{chain_->program_path().c_str(), chain_->program_argv(), envp_.data(),
-                      connection, &inherited_mask_, ignore_sigchld};
+        ExecPlan plan = exec_plan(fork_envp_, variables_, connection);
         pid_t pid = ::fork();
         if (pid == 0) exec_child(&plan);
         return pid;
