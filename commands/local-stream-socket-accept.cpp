@@ -790,7 +790,7 @@ extern const AppletInfo local_stream_socket_accept{
     {"local-stream-socket-accept", "NEXT-PROG [ARGS...]",
      "Accept connections on the listening local sockets from descriptor 3 on (or LISTEN_FDS), "
      "running NEXT-PROG for each with the connection on descriptors 0 and 1.",
-     options},
+     options, "lstream-accept"},
     plan,
 };
 

@@ -336,7 +336,7 @@ extern const AppletInfo local_stream_socket_listen{
     {"local-stream-socket-listen", "PATH NEXT-PROG [ARGS...]",
      "Listen on the AF_UNIX stream socket PATH (@NAME: abstract), on descriptor 3 (or the next one "
      "in a LISTEN_FDS set), then run NEXT-PROG.",
-     options},
+     options, "lstream-listen"},
     plan,
 };
 

@@ -29,9 +29,11 @@ void Chain::plan(const AppletInfo& first, std::span<char* const> args) {
 
 void Chain::enter(const Link& link) {
     set_program_name(link.applet->syntax.name);
-    // The kernel keeps 15 characters; the process list then shows which link is running.
-    std::string name(link.applet->syntax.name.substr(0, 15));
-    ::prctl(PR_SET_NAME, name.c_str(), 0, 0, 0);
+    // The process list shows which link is running; each applet's name there is its own.
+    char name[max_process_name + 1] = {};
+    std::string_view shown = link.applet->syntax.shown_name().substr(0, max_process_name);
+    shown.copy(name, shown.size());
+    ::prctl(PR_SET_NAME, name, 0, 0, 0);
 }
 
 void Chain::run() { run_from(0); }

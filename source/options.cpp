@@ -206,6 +206,7 @@ std::string usage_text(const CommandSyntax& syntax) {
         line(left, spec.help);
     }
     line("-?, --help, --usage", "print this help and exit");
+    text.append("\nProcess name while it runs: ").append(syntax.shown_name()).append("\n");
     return text;
 }
 

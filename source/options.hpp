@@ -48,7 +48,16 @@ struct CommandSyntax {
     std::string_view synopsis; // what follows the name in the usage line, options excluded
     std::string_view summary;  // one sentence
     std::span<const OptionSpec> options;
+    // What the process list shows while this applet runs (PR_SET_NAME keeps
+    // 15 bytes): empty means the applet's name, which must then fit. Distinct
+    // for every applet; --help and the manual page say what it is.
+    std::string_view process_name = {};
+
+    std::string_view shown_name() const { return process_name.empty() ? name : process_name; }
 };
+
+// The longest process name the kernel keeps.
+inline constexpr std::size_t max_process_name = 15;
 
 struct CommandLine {
     ParsedOptions options;

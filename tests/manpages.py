@@ -104,6 +104,15 @@ class PageChecks:
                 self.assertRegex(described, r"(?<![\w-])" + re.escape(option) + r"(?![\w-])",
                                  f"{option} is in --help but not in the OPTIONS of {self.path}")
 
+    def test_process_name(self):
+        # --help says what the process list shows; the page must say the same.
+        if self.applet == "toolkit":
+            self.skipTest("the multiplexer runs no applet of its own")
+        match = re.search(r"^Process name while it runs: (\S+)$", self.help, re.M)
+        self.assertIsNotNone(match, f"the --help of {self.applet} does not give its process name")
+        self.assertRegex(plain(self.roff), r"(?s)process name\b.{0,80}?(?<![\w-])" + re.escape(match.group(1)) + r"(?![\w-])",
+                         f"{self.path} does not say that its process name is {match.group(1)}")
+
     def test_exit_statuses(self):
         text = self.section("EXIT STATUS")
         for status in EXIT_STATUSES:

@@ -68,16 +68,12 @@ class FdTestCase(ToolkitTestCase):
 
 class Moving(FdTestCase):
     def test_move_closes_from(self):
-        for label, fdmove in forms("fdmove"):
-            with self.subTest(form=label):
-                result = run(self.with_open(fdmove + ["7", "5"] + fd_report(5, 7), fd5="alpha"))
-                self.assertClean(result, "5:closed\n7:alpha\n")
+        self.case("fdmove", ["7", "5"] + fd_report(5, 7), stdout="5:closed\n7:alpha\n",
+                     wrap=lambda argv: self.with_open(argv, fd5="alpha"))
 
     def test_move_replaces_what_was_on_to(self):
-        for label, fdmove in forms("fdmove"):
-            with self.subTest(form=label):
-                result = run(self.with_open(fdmove + ["7", "5"] + fd_report(5, 7), fd5="alpha", fd7="beta"))
-                self.assertClean(result, "5:closed\n7:alpha\n")
+        self.case("fdmove", ["7", "5"] + fd_report(5, 7), stdout="5:closed\n7:alpha\n",
+                     wrap=lambda argv: self.with_open(argv, fd5="alpha", fd7="beta"))
 
     def test_copy_leaves_from_open(self):
         for option in ("-c", "--copy"):

@@ -103,6 +103,33 @@ class ToolkitTestCase(unittest.TestCase):
         for fragment in fragments:
             self.assertIn(fragment, lines[0])
 
+    def case(self, applet, args, *, status=0, stdout=None, stderr=None, fatal=None, wrap=None,
+                **run_kwargs):
+        """One test case in one call, as toybox's testcmd: run APPLET ARGS in both invocation forms
+        (a link named APPLET, and `toolkit APPLET`) and check each: the exit
+        STATUS, stdout when STDOUT is given, and on stderr either exactly one
+        'APPLET: FATAL: ...' line holding every fragment of FATAL (a string or a
+        tuple), or exactly STDERR; with neither, nothing at all when STATUS is 0.
+        WRAP(argv) puts a launcher around the command. Returns the results,
+        the link form first."""
+        if isinstance(fatal, str):
+            fatal = (fatal,)
+        results = []
+        for label, prefix in forms(applet):
+            argv = prefix + list(args)
+            result = run(wrap(argv) if wrap else argv, **run_kwargs)
+            with self.subTest(form=label):
+                if fatal is not None:
+                    self.assertFatal(result, applet, status, *fatal)
+                else:
+                    self.assertExit(result, status)
+                    if stderr is not None or status == 0:
+                        self.assertEqual(result.stderr, stderr or "")
+                if stdout is not None:
+                    self.assertEqual(result.stdout, stdout)
+            results.append(result)
+        return results
+
     def assertClean(self, result, stdout=None):
         """Exit 0, nothing on stderr, and stdout as given."""
         self.assertExit(result, 0)

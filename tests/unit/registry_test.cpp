@@ -22,6 +22,18 @@ BOOST_AUTO_TEST_CASE(the_table_holds_the_applets) {
     BOOST_TEST(names.count("toolkit") == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(every_applet_has_a_process_name_of_its_own) {
+    std::set<std::string_view> shown;
+    for (const AppletInfo* applet : all_applets()) {
+        BOOST_TEST_CONTEXT("applet " << applet->syntax.name) {
+            std::string_view name = applet->syntax.shown_name();
+            BOOST_TEST(!name.empty());
+            BOOST_TEST(name.size() <= max_process_name);
+            BOOST_TEST(shown.insert(name).second, "process name used twice: " << name);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(every_applet_is_complete) {
     for (const AppletInfo* applet : all_applets()) {
         const CommandSyntax& syntax = applet->syntax;
