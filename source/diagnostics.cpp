@@ -5,11 +5,11 @@
 
 #include "diagnostics.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
-#include <sys/uio.h>
 #include <unistd.h>
 
 namespace toolkit {
@@ -45,15 +45,41 @@ bool write_all(int fd, std::string_view text) {
     return true;
 }
 
-void report(std::string_view level, std::string_view subject, std::string_view detail) {
+MessageLine::MessageLine() { add(current_name).add(": "); }
+
+MessageLine::MessageLine(std::string_view level, std::string_view subject, std::string_view detail)
+    : MessageLine() {
+    add(level).add(": ");
+    if (!subject.empty()) add(subject).add(": ");
+    add(detail);
+}
+
+MessageLine& MessageLine::add(std::string_view text) {
+    std::size_t n = std::min(text.size(), capacity - size_);
+    // An empty view may hold a null pointer, which memcpy must not be given.
+    if (n != 0) std::memcpy(buffer_ + size_, text.data(), n);
+    size_ += n;
+    return *this;
+}
+
+std::string_view MessageLine::text() {
+    buffer_[size_] = '\n'; // the buffer has room for it beyond capacity
+    return std::string_view(buffer_, size_ + 1);
+}
+
+void MessageLine::write() {
     int saved = errno; // callers may still want the errno that led here
-    std::string line;
-    line.reserve(current_name.size() + level.size() + subject.size() + detail.size() + 8);
-    line.append(current_name).append(": ").append(level).append(": ");
-    if (!subject.empty()) line.append(subject).append(": ");
-    line.append(detail).push_back('\n');
-    write_all(STDERR_FILENO, line);
+    write_all(STDERR_FILENO, text());
     errno = saved;
+}
+
+const char* error_text(int err) {
+    const char* text = ::strerrordesc_np(err);
+    return text ? text : "unknown error";
+}
+
+void report(std::string_view level, std::string_view subject, std::string_view detail) {
+    MessageLine(level, subject, detail).write();
 }
 
 void report_fatal(const Failure& failure) { report("FATAL", failure.subject(), failure.detail()); }
@@ -69,27 +95,9 @@ void error(std::string_view subject, std::string_view detail) { report("ERROR", 
 // otherwise be the only reason a static build carries that engine (28 KB).
 extern "C" void __assert_fail(const char* assertion, const char* file, unsigned int line,
                               const char* function) noexcept {
-    char number[16];
-    std::size_t digits =
-        static_cast<std::size_t>(std::to_chars(number, number + sizeof number, line).ptr - number);
-    std::string_view name = toolkit::program_name();
-    auto piece = [](const void* data, std::size_t size) {
-        return iovec{const_cast<void*>(data), size};
-    };
-    auto text = [&piece](const char* s) { return s ? piece(s, std::strlen(s)) : piece("?", 1); };
-    iovec line_parts[] = {
-        piece(name.data(), name.size()),
-        text(": FATAL: assertion failed: "),
-        text(assertion),
-        text(" ("),
-        text(file),
-        text(":"),
-        piece(number, digits),
-        text(", in "),
-        text(function),
-        text(")\n"),
-    };
-    ssize_t ignored = ::writev(STDERR_FILENO, line_parts, sizeof line_parts / sizeof line_parts[0]);
-    static_cast<void>(ignored);
+    auto text = [](const char* s) { return s ? std::string_view(s) : std::string_view("?"); };
+    toolkit::MessageLine message("FATAL", "assertion failed", text(assertion));
+    message.add(" (").add(text(file)).add(":").add(line).add(", in ").add(text(function)).add(")");
+    message.write();
     std::abort();
 }

@@ -92,16 +92,11 @@ std::string find_program(std::string_view name, const char* path_variable) {
 void exec_program(const std::string& path, char* const* argv, char* const* envp) {
     ::execve(path.c_str(), argv, envp);
     int err = errno;
-    if (err == ENOENT || err == ENOTDIR) {
-        // The file is there: what is missing is the interpreter its #! line
-        // names (or the loader of a binary). It exists but cannot be run: 126.
+    ExecError error = exec_error(err, [&path] {
         struct stat st;
-        if (::stat(path.c_str(), &st) == 0)
-            throw Failure(exit_cannot_run, path,
-                          std::string(std::strerror(err)).append(interpreter_missing_hint));
-        throw Failure(exit_not_found, path, std::strerror(err));
-    }
-    throw Failure(exit_cannot_run, path, std::strerror(err));
+        return ::stat(path.c_str(), &st) == 0;
+    });
+    throw Failure(error.status, path, std::string(std::strerror(err)).append(error.hint));
 }
 
 } // namespace toolkit

@@ -1,6 +1,9 @@
 // Finding and starting the next program: execvp's search without its surprises.
 #pragma once
 
+#include "diagnostics.hpp"
+
+#include <cerrno>
 #include <string>
 #include <string_view>
 
@@ -18,6 +21,24 @@ std::string find_program(std::string_view name, const char* path_variable);
 // Added to strerror's text when execve says ENOENT or ENOTDIR of a file that exists.
 inline constexpr std::string_view interpreter_missing_hint =
     " (its #! interpreter or loader was not found)";
+
+// What a failed execve means: the exit status, and a hint for the message.
+struct ExecError {
+    int status;
+    std::string_view hint;
+};
+
+// The one 126/127 decision, for exec_program and for a spawned child alike:
+// 127 when the file is gone; 126 when it exists but cannot be run, also when
+// execve says ENOENT of a file that exists (its #! interpreter or loader is
+// missing). PATH_EXISTS() is asked only then; a spawned child answers it
+// without allocating.
+template <typename Exists>
+TOOLKIT_ON_FOREIGN_STACK ExecError exec_error(int err, Exists path_exists) {
+    if (err != ENOENT && err != ENOTDIR) return {exit_cannot_run, {}};
+    if (path_exists()) return {exit_cannot_run, interpreter_missing_hint};
+    return {exit_not_found, {}};
+}
 
 // execve, and a failure with the status it means: 127 when the file is gone,
 // 126 otherwise, also when the file exists but the interpreter its #! line

@@ -63,7 +63,7 @@ def serve(links, workdir, connections):
     path = os.path.join(workdir, tag + "-socket")
     server = subprocess.Popen(
         # A child starts with a copy of its parent's counters: zero them where it begins.
-        # Under Valgrind every child is a fork (see local-stream-socket-accept.cpp); its
+        # Under Valgrind every child is a fork (see source/spawn.cpp); its
         # execve is a system call made without libc, in child::execute.
         ["valgrind", "--tool=callgrind", "--dump-before=*execve*", "--dump-before=*child*execute*",
          "--zero-before=*exec_child*",

@@ -45,7 +45,8 @@ print(json.dumps({
 
 SET_BY_ACCEPT = ["PROTO", "UNIXLOCALPATH", "UNIXREMOTEPATH", "UNIXREMOTEPID", "UNIXREMOTEEUID",
                  "UNIXREMOTEEGID", "UNIXREMOTEGIDLIST"]
-UNSET_BY_ACCEPT = ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "UNIXLOCALUID", "UNIXLOCALGID", "UNIXLOCALPID"]
+UNSET_BY_ACCEPT = ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "LISTEN_PIDFDID", "UPSTART_FDS",
+                   "UPSTART_EVENTS", "UNIXLOCALUID", "UNIXLOCALGID", "UNIXLOCALPID"]
 
 STARTED = re.compile(rf"^{APPLET}: (\d+) started (\d+)/(\d+)$")
 CONNECTION = re.compile(rf"^{APPLET}: (\d+) (\S+) (\S+) (\d+) (\d+) (\d+)$")
@@ -326,7 +327,8 @@ class Child(AcceptTestCase):
         self.assertEqual(fds, {}, "nothing else is open")
 
     def test_environment_and_descriptors(self):
-        env = dict(os.environ, LISTEN_FDS="1", LISTEN_PID="1", LISTEN_FDNAMES="x", UNIXLOCALUID="5",
+        env = dict(os.environ, LISTEN_FDS="1", LISTEN_PID="1", LISTEN_FDNAMES="x", LISTEN_PIDFDID="4",
+                   UPSTART_FDS="3", UPSTART_EVENTS="socket", UNIXLOCALUID="5",
                    UNIXLOCALGID="6", UNIXLOCALPID="7", UNIXREMOTEPATH="/stale", UNIXREMOTEGIDLIST="9",
                    PROTO="TCP", KEEP_ME="yes")
         for label, prefix in forms(APPLET):
@@ -826,6 +828,100 @@ class Interop(AcceptTestCase):
         with open(os.path.join(dest, "hello.txt")) as f:
             self.assertEqual(f.read(), "served over a local socket\n")
 
+
+
+LISTEN = applet_link("local-stream-socket-listen")
+
+
+# A handler that says whether it inherited SIGPIPE ignored (not Python: it ignores SIGPIPE itself).
+SIGPIPE_REPORT = ["/bin/sh", "-c",
+                  'mask=$(sed -n "s/^SigIgn:[[:space:]]*//p" /proc/self/status); '
+                  'if [ $(( 0x$mask & 0x1000 )) -ne 0 ]; then echo ignored; else echo default; fi']
+
+
+class ServerHygiene(AcceptTestCase):
+    """What a hostile review of the server found: each of these failed once."""
+
+    def chain(self, *links, stderr=None, preexec=None, options=()):
+        """local-stream-socket-listen OPTIONS PATH LINKS... in its own process group."""
+        path = self.socket_path()
+        process = subprocess.Popen([LISTEN, *options, path] + list(links), stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
+                                   preexec_fn=preexec)
+
+        def stop():
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait(timeout=WAIT_LIMIT)
+        self.addCleanup(stop)
+        wait_for(lambda: os.path.exists(path) or process.poll() is not None, "the socket")
+        return process, path
+
+    def test_upstart_and_systemd_variables_of_the_listener_stop_at_the_server(self):
+        process, path = self.chain(APPLET, *REPORT, options=["--upstart-compatibility",
+                                                             "--systemd-compatibility", "--name", "web"])
+        seen = json.loads(exchange(path))
+        for name in UNSET_BY_ACCEPT:
+            self.assertNotIn(name, seen["env"])
+        self.assertEqual(seen["env"]["UNIXLOCALPATH"], path)
+
+    def test_server_survives_the_reader_of_its_stderr(self):
+        fifo = os.path.join(self.dir, "log")
+        os.mkfifo(fifo)
+        # The reader takes one line and goes away, as a logger restarted.
+        reader = subprocess.Popen(["head", "-n", "1", fifo], stdout=subprocess.PIPE)
+        self.addCleanup(reader.wait, WAIT_LIMIT)
+        with open(fifo, "w") as log:
+            process, path = self.chain(APPLET, "-v", *SIGPIPE_REPORT, stderr=log)
+        self.assertEqual(exchange(path), b"default\n")
+        reader.wait(timeout=WAIT_LIMIT)
+        self.assertRegex(reader.stdout.read().decode(), rf"^{APPLET}: \d+ started 1/40\n$")
+        reader.stdout.close()
+        # Every later line meets a pipe with no reader; the server must go on.
+        for _ in range(5):
+            self.assertEqual(exchange(path), b"default\n")
+        self.assertIsNone(process.poll(), "the server died")
+        self.assertTrue(os.path.exists(path))
+
+    def test_children_get_an_ignored_sigpipe_back(self):
+        def ignore():
+            signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        process, path = self.chain(APPLET, *SIGPIPE_REPORT, preexec=ignore)
+        self.assertEqual(exchange(path), b"ignored\n")
+
+    def test_sigpipe_default_in_children_of_the_fork_path(self):
+        process, path = self.chain(APPLET, "fdmove", "-c", "2", "2", *SIGPIPE_REPORT)
+        self.assertEqual(exchange(path), b"default\n")
+
+    def test_quiet_refusals_write_nothing(self):
+        server = self.serve([ACCEPT, "-q", "-C", "1", "cat"])
+        first = connect(self.socket_path())
+        first.sendall(b"one\n")
+        self.assertEqual(first.recv(100), b"one\n")
+        for _ in range(20):
+            self.assertEqual(exchange(self.socket_path()), b"")
+        first.close()
+        self.assertEqual(server.log(), "")
+
+    def test_quiet_keeps_the_verbose_lines(self):
+        server = self.serve([ACCEPT, "--quiet", "--verbose", "-C", "1", "cat"])
+        first = connect(self.socket_path())
+        first.sendall(b"one\n")
+        self.assertEqual(first.recv(100), b"one\n")
+        self.assertEqual(exchange(self.socket_path()), b"")
+        first.close()
+        wait_for(lambda: server.lines(ENDED), "the child to end")
+        self.assertNotIn("ERROR", server.log())
+        self.assertEqual(len(server.lines(STARTED)), 1)
+
+    def test_process_name(self):
+        server = self.serve([ACCEPT, "cat"])
+        def name():
+            with open(f"/proc/{server.pid}/comm") as f:
+                return f.read() == "lstream-accept\n"
+        wait_for(name, "the server's process name")
 
 if __name__ == "__main__":
     main()
