@@ -57,6 +57,9 @@ std::string_view program_name();
 // is cut; the newline is always there.
 class MessageLine {
   public:
+    // The longest line, newline excluded; the rest of a longer one is cut.
+    static constexpr std::size_t capacity = 4096;
+
     // "NAME: " (the running applet's name) and nothing else yet.
     TOOLKIT_ON_FOREIGN_STACK MessageLine();
     // "NAME: LEVEL: SUBJECT: DETAIL"; an empty SUBJECT is left out.
@@ -77,7 +80,6 @@ class MessageLine {
     void write();
 
   private:
-    static constexpr std::size_t capacity = 4096;
     char buffer_[capacity + 1];
     std::size_t size_ = 0;
 };

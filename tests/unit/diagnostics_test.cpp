@@ -92,13 +92,38 @@ BOOST_AUTO_TEST_CASE(one_write_per_line_in_the_documented_format) {
     BOOST_TEST(messages == expected, boost::test_tools::per_element());
 }
 
-BOOST_AUTO_TEST_CASE(a_long_line_is_still_one_write) {
+BOOST_AUTO_TEST_CASE(a_long_line_is_still_one_write_cut_to_the_limit) {
     NameGuard guard;
     set_program_name("setuidgid");
     std::string detail(10000, 'd');
     auto messages = writes_to_stderr([&] { error(std::string(5000, 's'), detail); });
     BOOST_TEST_REQUIRE(messages.size() == 1u);
-    BOOST_TEST(messages[0] == "setuidgid: ERROR: " + std::string(5000, 's') + ": " + detail + "\n");
+    std::string whole = "setuidgid: ERROR: " + std::string(5000, 's') + ": " + detail;
+    BOOST_TEST(messages[0] == whole.substr(0, MessageLine::capacity) + "\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_line_that_just_fits_is_whole) {
+    NameGuard guard;
+    set_program_name("setuidgid");
+    std::string prefix = "setuidgid: ERROR: subject: ";
+    std::string detail(MessageLine::capacity - prefix.size(), 'd');
+    auto messages = writes_to_stderr([&] { error("subject", detail); });
+    BOOST_TEST_REQUIRE(messages.size() == 1u);
+    BOOST_TEST(messages[0] == prefix + detail + "\n");
+}
+
+BOOST_AUTO_TEST_CASE(numbers_and_parts_make_one_line) {
+    NameGuard guard;
+    set_program_name("lstream-accept");
+    auto messages = writes_to_stderr([] {
+        MessageLine().add(-12).add(" started ").add(3u).add("/").add(40ull).write();
+        errno = EBADF;
+        MessageLine("ERROR", "", "detail").add(" (hint)").write();
+        BOOST_TEST(errno == EBADF);
+    });
+    std::vector<std::string> expected{"lstream-accept: -12 started 3/40\n",
+                                      "lstream-accept: ERROR: detail (hint)\n"};
+    BOOST_TEST(messages == expected, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(an_empty_subject_is_left_out) {
