@@ -6,9 +6,11 @@
 #include "fd.hpp"
 #include "listen_fds.hpp"
 #include "socket.hpp"
+#include "socket_node.hpp"
 
 #include <cerrno>
 #include <climits>
+#include <cstring>
 #include <fcntl.h>
 #include <memory>
 #include <optional>
@@ -73,141 +75,14 @@ void set_flag(int fd, int option, const char* what) {
     if (::setsockopt(fd, SOL_SOCKET, option, &on, sizeof on) < 0) throw system_error(what, errno);
 }
 
-// The directory PATH names a file in, opened once for the listen step:
-// every look-up of that step is of the last component in this very
-// directory, so renaming or replacing a directory above it cannot send a
-// check and the action that follows to two different files. A symbolic link
-// anywhere in the directory part is followed here, once; the last component
-// never is. The descriptor is closed when the step ends, so that nothing of
-// ours stays open in the rest of the chain; its identity is kept for the
-// undo of a failed start.
-struct PinnedDirectory {
-    UniqueFd fd;
-    // Read by the failure cleanup through std::optional (cppcheck 2.10 does not see it).
-    // cppcheck-suppress unusedStructMember
-    std::string path; // the directory part of PATH, as opened
-    std::string leaf;
-    dev_t device = 0;
-    ino_t inode = 0;
-};
-
-PinnedDirectory pin_directory(const ListenPlan& plan) {
-    SocketPathParts parts = split_socket_path("PATH", plan.name);
-    PinnedDirectory pinned{
-        UniqueFd(::open(parts.directory.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)),
-        std::move(parts.directory), std::move(parts.leaf)};
-    if (!pinned.fd) throw system_error(plan.name, errno);
-    struct stat held;
-    if (::fstat(pinned.fd.get(), &held) < 0) throw system_error(plan.name, errno);
-    pinned.device = held.st_dev;
-    pinned.inode = held.st_ino;
-    return pinned;
-}
-
-// bind(2) fails on an existing file, so a socket left by a server that is gone
-// is removed first. Only a socket that refuses connections goes; anything
-// else at PATH is left exactly as it was.
-void remove_stale_socket(const ListenPlan& plan, const PinnedDirectory& directory) {
-    const char* leaf = directory.leaf.c_str();
-    struct stat found;
-    if (::fstatat(directory.fd.get(), leaf, &found, AT_SYMLINK_NOFOLLOW) < 0) {
-        if (errno == ENOENT) return;
-        throw system_error(plan.name, errno);
-    }
-    if (!S_ISSOCK(found.st_mode))
-        throw Failure(exit_failure, plan.name,
-                      "is " + std::string(file_kind(found.st_mode)) + ", not a socket; left alone");
-    // Probe the very socket file that was looked at, through a handle on it.
-    UniqueFd node(::openat(directory.fd.get(), leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC));
-    if (!node) throw system_error(plan.name, errno);
-    struct stat held;
-    if (::fstat(node.get(), &held) < 0) throw system_error(plan.name, errno);
-    if (held.st_dev != found.st_dev || held.st_ino != found.st_ino)
-        throw Failure(exit_failure, plan.name, "changed while being checked; left alone");
-    if (node_server_answers(plan.name, node.get(), plan.address))
-        throw Failure(exit_failure, plan.name, "in use by a running server");
-    // Unlink the very file we probed: one swapped in meanwhile is left alone.
-    struct stat now;
-    if (::fstatat(directory.fd.get(), leaf, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
-        now.st_dev != found.st_dev || now.st_ino != found.st_ino)
-        throw Failure(exit_failure, plan.name, "changed while being checked; left alone");
-    if (::unlinkat(directory.fd.get(), leaf, 0) < 0 && errno != ENOENT)
-        throw system_error(plan.name, errno);
-}
-
-// What is known of the file bind(2) just made, shared with the undo.
-struct BoundNode {
-    std::string directory; // PATH's directory part, to be opened again by the undo
-    std::string leaf;
-    dev_t directory_device = 0;
-    ino_t directory_inode = 0;
-    std::optional<std::uint32_t> kernel_inode; // sock_diag's, low 32 bits
-    std::optional<mode_t> mode;
-    uid_t owner = 0;
-    std::optional<std::pair<dev_t, ino_t>> confirmed; // once checked through a handle
-
-    // Whether NODE (found at the last component of PATH) is the file our
-    // socket was bound to. Hard links and renames stay within one file
-    // system, so the inode number is enough. Without sock_diag, settle for a
-    // socket as bind just made it.
-    bool is(const struct stat& node) const {
-        if (!S_ISSOCK(node.st_mode)) return false;
-        if (confirmed) return node.st_dev == confirmed->first && node.st_ino == confirmed->second;
-        if (kernel_inode) return *kernel_inode == static_cast<std::uint32_t>(node.st_ino);
-        return node.st_uid == owner && node.st_nlink == 1 &&
-               (!mode || (node.st_mode & 0777) == (*mode & 0777));
-    }
-
-    // The undo of a failed start: remove the file only if it is still ours,
-    // and only from the directory pinned by the listen step. That descriptor
-    // is closed by now, so the directory is opened again by its path and
-    // must be the same one; when it is not (a directory on the way renamed,
-    // another current directory), nothing is removed.
-    void remove() const {
-        UniqueFd dir(::open(directory.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (!dir) return;
-        struct stat held;
-        if (::fstat(dir.get(), &held) < 0 || held.st_dev != directory_device ||
-            held.st_ino != directory_inode)
-            return;
-        struct stat now;
-        if (::fstatat(dir.get(), leaf.c_str(), &now, AT_SYMLINK_NOFOLLOW) == 0 && is(now))
-            ::unlinkat(dir.get(), leaf.c_str(), 0);
-    }
-};
-
-// A handle on the file our socket was bound to that nobody can redirect:
-// O_PATH opens no file, O_NOFOLLOW takes a symbolic link as itself. The file
-// must be a socket, and the very one the kernel bound ours to. When PATH's
-// directory was swapped between pinning and bind(2), the pinned directory
-// does not hold that file, and nothing is touched.
-UniqueFd open_bound_node(const ListenPlan& plan, const PinnedDirectory& directory,
-                         BoundNode& bound) {
-    UniqueFd handle(
-        ::openat(directory.fd.get(), directory.leaf.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-    if (!handle && errno == ENOENT)
-        throw Failure(exit_failure, plan.name, "is gone from its directory after bind; left alone");
-    if (!handle) throw system_error(plan.name, errno);
-    struct stat node;
-    if (::fstat(handle.get(), &node) < 0) throw system_error(plan.name, errno);
-    if (!bound.is(node))
-        throw Failure(exit_failure, plan.name, "was replaced after bind; left alone");
-    bound.confirmed = std::pair(node.st_dev, node.st_ino);
-    return handle;
-}
-
-void set_owner_and_mode(const ListenPlan& plan, const PinnedDirectory& directory,
-                        BoundNode& bound) {
-    UniqueFd handle = open_bound_node(plan, directory, bound);
-    if ((plan.uid != keep_uid || plan.gid != keep_gid) &&
-        ::fchownat(handle.get(), "", plan.uid, plan.gid, AT_EMPTY_PATH) < 0)
-        throw system_error(plan.name, errno);
-    // The umask cannot give set-id and sticky bits (and chown clears set-id
-    // bits): set them through the handle, whose /proc entry is that inode.
-    if (plan.mode && (*plan.mode & 07000)) {
-        std::string inode = "/proc/self/fd/" + std::to_string(handle.get());
-        if (::chmod(inode.c_str(), *plan.mode) < 0) throw system_error(plan.name, errno);
-    }
+// The undo of a start that failed in this link or a later one. A later link
+// may have dropped the privileges the removal needs (setuidgid, then a
+// failure): the node is then left, and a warning says so.
+void remove_node(const SocketNode& node) {
+    int err = 0;
+    if (node.remove(err)) return;
+    set_program_name("local-stream-socket-listen");
+    warning(node.path(), std::string("left behind after the chain failed: ") + std::strerror(err));
 }
 
 // LISTEN_FDNAMES must name every descriptor of the set, or libsystemd rejects it.
@@ -240,30 +115,29 @@ class Listen : public Step {
         if (!socket) throw system_error("socket", errno);
         if (plan_.pass_credentials) set_flag(socket.get(), SO_PASSCRED, "SO_PASSCRED");
         if (plan_.pass_security) set_flag(socket.get(), SO_PASSSEC, "SO_PASSSEC");
-        std::optional<PinnedDirectory> directory;
+        std::optional<SocketNode> node;
         if (!plan_.address.abstract()) {
-            directory.emplace(pin_directory(plan_));
-            remove_stale_socket(plan_, *directory);
+            node.emplace(plan_.name);
+            node->remove_stale(plan_.address);
         }
         {
             std::optional<UmaskGuard> umask;
             if (plan_.mode) umask.emplace(~*plan_.mode & 0777);
             // bind(2) has no *at form: the full path, so that the socket's
-            // name is PATH; the check after it catches a swapped directory.
+            // name is PATH; the checks after it catch a swapped directory.
             if (::bind(socket.get(), reinterpret_cast<const sockaddr*>(&plan_.address.address),
                        plan_.address.length) < 0)
                 throw system_error(plan_.name, errno);
         }
-        if (directory) {
+        if (node) {
             // The undo is in place before anything else can fail.
-            auto bound = std::make_shared<BoundNode>(BoundNode{
-                directory->path, directory->leaf, directory->device, directory->inode,
-                bound_node_inode(socket.get()), plan_.mode, ::geteuid(), {}});
-            chain.on_failure([bound] { bound->remove(); });
+            auto bound = std::make_shared<SocketNode>(std::move(*node));
+            bound->record_bind(socket.get(), plan_.mode);
+            chain.on_failure([bound] { remove_node(*bound); });
             // Owner and mode are final before listen(2): no client ever sees them otherwise.
-            set_owner_and_mode(plan_, *directory, *bound);
+            bound->set_owner_and_mode(plan_.uid, plan_.gid, plan_.mode);
             // Closed before the socket moves: the move could land on its number.
-            directory.reset();
+            bound->close_directory();
         }
         if (::listen(socket.get(), plan_.backlog) < 0) throw system_error(plan_.name, errno);
         fd_move(target, socket.release());
@@ -315,7 +189,7 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
 
     plan.name = std::string(invocation.operand("PATH"));
     plan.address = make_local_address("PATH", plan.name);
-    if (!plan.address.abstract()) split_socket_path("PATH", plan.name);
+    if (!plan.address.abstract()) split_socket_path("PATH", plan.name); // refused now, not when acting
     if (plan.address.abstract())
         for (const char* option : {"mode", "uid", "gid", "user", "group"})
             if (given.has(option))

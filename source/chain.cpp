@@ -53,12 +53,12 @@ void Chain::run_rest_in_child() {
     } catch (const Failure& failure) {
         // What the parent registered was forgotten above; what the links in
         // this child did (a socket node, say) is ours to undo, as main() would.
-        run_failure_actions();
         report_fatal(failure);
+        run_failure_actions();
         ::_exit(failure.status());
     } catch (...) {
-        run_failure_actions();
         report("FATAL", "", "unexpected internal error");
+        run_failure_actions();
         ::_exit(exit_failure);
     }
 }

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -56,13 +57,20 @@ Failure unknown_applet(std::string_view name) {
 
 [[noreturn]] void run_applet(const AppletInfo& applet, std::span<char* const> args) {
     Chain chain(environ);
+    int status = exit_failure;
     try {
         chain.plan(applet, args);
         chain.run();
-    } catch (...) {
-        chain.run_failure_actions();
-        throw;
+    } catch (const Failure& failure) {
+        report_fatal(failure);
+        status = failure.status();
+    } catch (const std::bad_alloc&) {
+        report("FATAL", "", "out of memory");
     }
+    // What earlier links made (a socket node) is undone after the line that
+    // says why; anything the undo has to say comes after it.
+    chain.run_failure_actions();
+    std::exit(status);
 }
 
 int install_links(std::string_view directory, bool symbolic) {

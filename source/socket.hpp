@@ -1,4 +1,4 @@
-// AF_UNIX addresses (from a path or @name, and back); what the kernel knows of a local socket.
+// AF_UNIX addresses: from a path or @name, and back.
 #pragma once
 
 #include <cstdint>
@@ -28,33 +28,5 @@ LocalAddress make_local_address(std::string_view subject, std::string_view name)
 // unnamed. In an abstract NAME a NUL byte is written \0 and a backslash \\, so
 // that the result holds no NUL and names one address only (a path holds no NUL).
 std::string describe_local_address(const sockaddr_un& address, socklen_t length);
-
-} // namespace toolkit
-
-namespace toolkit {
-
-// The inode number of the filesystem node the kernel bound SOCKET_FD to, as
-// the kernel's socket diagnostics (sock_diag) report it: only its low 32 bits
-// are reported. nullopt when the kernel cannot tell (no unix_diag support).
-std::optional<std::uint32_t> bound_node_inode(int socket_fd);
-
-// A socket path cut where its directory ends: "a/b/s" is "a/b" and "s",
-// "s" is "." and "s", "/s" is "/" and "s". A path whose last component is
-// empty, "." or ".." names no new file: a usage error naming SUBJECT.
-struct SocketPathParts {
-    std::string directory;
-    std::string leaf;
-};
-SocketPathParts split_socket_path(std::string_view subject, std::string_view path);
-
-// Whether a server accepts stream connections at ADDRESS. The probe never
-// waits (a full backlog counts as a server); a refused connection means no
-// server. Any other error is thrown, naming SUBJECT.
-bool server_answers(std::string_view subject, const LocalAddress& address);
-
-// The same question about the socket file NODE_FD holds (an O_PATH handle),
-// asked through /proc/self/fd so that no path is resolved again. Without
-// /proc, FALLBACK is asked instead.
-bool node_server_answers(std::string_view subject, int node_fd, const LocalAddress& fallback);
 
 } // namespace toolkit

@@ -933,6 +933,44 @@ class DirectorySwapTest(ToolkitTestCase):
         self.assertEqual(os.lstat(path).st_uid, 12345)
 
 
+
+class FailureAfterPrivilegeDrop(ToolkitTestCase):
+    """A later link that fails after setuidgid: the node cannot be removed any more."""
+
+    def setUp(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to drop privileges")
+        # mkdtemp makes a 0700 directory: nobody may not remove entries of it.
+        self.dir = tempfile.mkdtemp(prefix="toolkit-listen-drop-")
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+
+    def test_the_node_left_behind_is_named(self):
+        path = os.path.join(self.dir, "socket")
+        results = self.case(APPLET, [path, "setuidgid", "nobody", "fdmove", "5", "9", "true"],
+                            status=FAILURE,
+                            stderr="fdmove: FATAL: descriptor 9: Bad file descriptor\n"
+                                   f"{APPLET}: WARNING: {path}: left behind after the chain failed: "
+                                   "Permission denied\n")
+        self.assertEqual(len(results), 2)
+        self.assertTrue(stat.S_ISSOCK(os.lstat(path).st_mode))
+
+    def test_without_the_drop_the_node_goes(self):
+        path = os.path.join(self.dir, "socket")
+        self.case(APPLET, [path, "fdmove", "5", "9", "true"], status=FAILURE,
+                  stderr="fdmove: FATAL: descriptor 9: Bad file descriptor\n")
+        self.assertFalse(os.path.lexists(path))
+
+
+class ProcessName(ToolkitTestCase):
+    def test_the_listen_step_has_a_name_of_its_own(self):
+        strace = which("strace")
+        with tempfile.TemporaryDirectory() as directory:
+            path = os.path.join(directory, "socket")
+            result = run([strace, "-qq", "-e", "trace=prctl", "-e", "signal=none",
+                          applet_link(APPLET), path, "true"])
+        self.assertExit(result, 0)
+        self.assertIn('prctl(PR_SET_NAME, "lstream-listen")', result.stderr)
+
 class ManualPageTest(ToolkitTestCase):
 
     def test_every_long_option_of_help_is_in_the_manual_page(self):
