@@ -46,17 +46,22 @@ std::uint32_t parse_scope(std::string_view subject, std::string_view scope) {
     // An interface index is a number; a name never starts with a digit here.
     if (scope[0] >= '0' && scope[0] <= '9')
         return static_cast<std::uint32_t>(parse_number(subject, scope, 0, UINT32_MAX));
-    // What the kernel refuses in an interface name (dev_valid_name).
-    if (scope.size() >= IF_NAMESIZE ||
-        scope.find_first_of(std::string_view("/: \t\n\0", 6)) != std::string_view::npos)
-        throw usage_error(std::string(subject), "not an interface name: " + std::string(scope));
-    unsigned index = ::if_nametoindex(std::string(scope).c_str());
-    if (index == 0)
-        throw lookup_error(std::string(subject), "no network interface " + std::string(scope));
-    return index;
+    return interface_index(subject, scope);
 }
 
 } // namespace
+
+unsigned interface_index(std::string_view subject, std::string_view name) {
+    // What the kernel refuses in an interface name (dev_valid_name).
+    if (name.empty() || name.size() >= IF_NAMESIZE ||
+        name.find_first_of(std::string_view("/: \t\n\0", 6)) != std::string_view::npos)
+        throw usage_error(std::string(subject), "not an interface name: " + std::string(name));
+    unsigned index = ::if_nametoindex(std::string(name).c_str());
+    if (index != 0) return index;
+    if (errno == ENODEV)
+        throw lookup_error(std::string(subject), "no network interface " + std::string(name));
+    throw system_error(std::string(subject) + " " + std::string(name), errno);
+}
 
 InetAddress::InetAddress(const sockaddr_storage& address, socklen_t length) {
     std::memcpy(&storage_, &address, std::min<std::size_t>(length, sizeof storage_));

@@ -43,6 +43,10 @@ class InetAddress {
 // interface name that does not exist is a lookup error (111).
 InetAddress parse_inet_address(std::string_view subject, std::string_view host, std::uint16_t port);
 
+// The index of the network interface NAME. A name the kernel would refuse is
+// a usage error naming SUBJECT; an interface that does not exist, a lookup error.
+unsigned interface_index(std::string_view subject, std::string_view name);
+
 // A port: a C number 0..65535.
 std::uint16_t parse_port(std::string_view subject, std::string_view text);
 

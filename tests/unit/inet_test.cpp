@@ -122,6 +122,20 @@ BOOST_AUTO_TEST_CASE(unknown_interface_is_a_lookup_failure) {
     BOOST_TEST(failure.detail() == "no network interface no-such-if0");
 }
 
+BOOST_AUTO_TEST_CASE(interfaces_by_name) {
+    BOOST_TEST(interface_index("IFACE", "lo") == ::if_nametoindex("lo"));
+    for (std::string name : {"", "abcdefghijklmnop", "a/b", "a b", "a:1"}) {
+        BOOST_TEST_CONTEXT("'" << name << "'") {
+            Failure failure = failure_of([&] { interface_index("IFACE", name); });
+            BOOST_TEST(failure.status() == exit_usage);
+            BOOST_TEST(failure.detail() == "not an interface name: " + name);
+        }
+    }
+    Failure missing = failure_of([] { interface_index("IFACE", "nosuch0"); });
+    BOOST_TEST(missing.status() == exit_failure);
+    BOOST_TEST(missing.detail() == "no network interface nosuch0");
+}
+
 BOOST_AUTO_TEST_CASE(ports_are_c_numbers) {
     BOOST_TEST(parse_port("PORT", "0") == 0);
     BOOST_TEST(parse_port("PORT", "65535") == 65535);
