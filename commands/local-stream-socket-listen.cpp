@@ -85,24 +85,6 @@ void remove_node(const SocketNode& node) {
     warning(node.path(), std::string("left behind after the chain failed: ") + std::strerror(err));
 }
 
-// LISTEN_FDNAMES must name every descriptor of the set, or libsystemd rejects it.
-void append_fd_name(PendingEnvironment& environment, const ListenPlan& plan, int inherited) {
-    const char* existing = environment.get("LISTEN_FDNAMES");
-    if (!existing && !plan.fd_name) return;
-    std::string names;
-    if (inherited > 0 && existing && listen_fdnames_match(environment, inherited)) {
-        names.append(existing).append(":");
-    } else {
-        if (inherited > 0 && existing)
-            warning("LISTEN_FDNAMES", "does not match LISTEN_FDS=" + std::to_string(inherited) +
-                                          "; the earlier descriptors are now named unknown");
-        for (int i = 0; i < inherited; ++i)
-            names.append("unknown:");
-    }
-    names.append(plan.fd_name.value_or("unknown"));
-    environment.set("LISTEN_FDNAMES", names);
-}
-
 class Listen : public Step {
   public:
     explicit Listen(ListenPlan plan) : plan_(std::move(plan)) {}
@@ -141,29 +123,13 @@ class Listen : public Step {
         }
         if (::listen(socket.get(), plan_.backlog) < 0) throw system_error(plan_.name, errno);
         fd_move(target, socket.release());
-
-        if (plan_.systemd) {
-            append_fd_name(chain.environment, plan_, inherited);
-            chain.environment.set("LISTEN_FDS", std::to_string(inherited + 1));
-            chain.environment.set("LISTEN_PID", std::to_string(::getpid()));
-        }
-        if (plan_.upstart) {
-            chain.environment.set("UPSTART_FDS", std::to_string(target));
-            chain.environment.set("UPSTART_EVENTS", "socket");
-        }
+        announce_listener(chain.environment, {plan_.systemd, plan_.upstart, plan_.fd_name},
+                          inherited);
     }
 
   private:
     ListenPlan plan_;
 };
-
-void check_fd_name(std::string_view name) {
-    if (name.empty() || name.size() > 255)
-        throw usage_error("--name", "must be 1 to 255 characters long");
-    for (char c : name)
-        if (c < ' ' || c > '~' || c == ':')
-            throw usage_error("--name", "may hold printable ASCII characters only, and no ':'");
-}
 
 // Everything that can be refused without touching anything is refused here,
 // account names included, so a bad chain stops before the socket exists.
@@ -183,7 +149,7 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
     plan.systemd = given.has("systemd-compatibility");
     if (auto name = given.text("name")) {
         if (!plan.systemd) throw usage_error("--name", "needs --systemd-compatibility");
-        check_fd_name(*name);
+        check_listen_fd_name(*name);
         plan.fd_name = std::string(*name);
     }
 

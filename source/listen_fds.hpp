@@ -3,6 +3,9 @@
 
 #include "environment.hpp"
 
+#include <optional>
+#include <string>
+#include <string_view>
 #include <sys/types.h>
 
 namespace toolkit {
@@ -16,5 +19,19 @@ int inherited_listen_fds(const PendingEnvironment& environment, pid_t pid);
 
 // Whether LISTEN_FDNAMES holds exactly COUNT names (a missing variable holds none).
 bool listen_fdnames_match(const PendingEnvironment& environment, int count);
+
+// --name: what systemd's FileDescriptorName= allows, 1..255 printable ASCII
+// characters and no ':' (the separator); a usage error otherwise.
+void check_listen_fd_name(std::string_view name);
+
+// How a listen applet tells the next program about the socket it put on
+// descriptor 3 + INHERITED (INHERITED: the set it appended to, 0 without one).
+struct ListenAnnouncement {
+    bool systemd = false; // LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES
+    bool upstart = false; // UPSTART_FDS, UPSTART_EVENTS
+    std::optional<std::string> name; // this socket's name in LISTEN_FDNAMES
+};
+void announce_listener(PendingEnvironment& environment, const ListenAnnouncement& announcement,
+                       int inherited);
 
 } // namespace toolkit

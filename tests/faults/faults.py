@@ -40,6 +40,7 @@ SPARE_FD = 8
 CLIENT_TIMEOUT = 10  # seconds a client waits for the server
 OK = 0  # the fault is absorbed: retried or harmless, and the chain goes on
 LISTEN = "local-stream-socket-listen"
+TCP_LISTEN = "tcp-socket-listen"
 STAT = "newfstatat|fstatat64|statx|lstat|fstat"
 
 
@@ -136,6 +137,39 @@ FAULTS = [
           ["descriptor 3", "Device or resource busy"], applet_named=LISTEN, leaves=[], nth=2),
     Fault(LISTEN, ["{dir}/s", "setuidgid", "1:1"], "setgid", r"", "EPERM", FAILURE,
           ["setgid 1", "Operation not permitted"], applet_named="setuidgid", leaves=[]),
+    # tcp-socket-listen
+    Fault(TCP_LISTEN, ["127.0.0.1", "0"], "socket", r"^AF_INET, SOCK_STREAM", "EMFILE", FAILURE,
+          ["socket", "Too many open files"]),
+    Fault(TCP_LISTEN, ["::", "0"], "socket", r"^AF_INET6, SOCK_STREAM", "EAFNOSUPPORT", FAILURE,
+          ["socket", "Address family not supported by protocol"]),
+    Fault(TCP_LISTEN, ["127.0.0.1", "0"], "setsockopt", r"SO_REUSEADDR", "ENOPROTOOPT", FAILURE,
+          ["SO_REUSEADDR", "Protocol not available"]),
+    Fault(TCP_LISTEN, ["--reuse-port", "127.0.0.1", "0"], "setsockopt", r"SO_REUSEPORT", "ENOPROTOOPT", FAILURE,
+          ["SO_REUSEPORT", "Protocol not available"]),
+    Fault(TCP_LISTEN, ["::", "0"], "setsockopt", r"IPV6_V6ONLY", "EINVAL", FAILURE,
+          ["IPV6_V6ONLY", "Invalid argument"]),
+    Fault(TCP_LISTEN, ["--free-bind", "127.0.0.1", "0"], "setsockopt", r"IP_FREEBIND", "ENOPROTOOPT", FAILURE,
+          ["IP_FREEBIND", "Protocol not available"]),
+    Fault(TCP_LISTEN, ["--free-bind", "::1", "0"], "setsockopt", r"IPV6_FREEBIND", "ENOPROTOOPT", FAILURE,
+          ["IPV6_FREEBIND", "Protocol not available"]),
+    Fault(TCP_LISTEN, ["--bind-to-device", "lo", "127.0.0.1", "0"], "setsockopt", r"SO_BINDTODEVICE", "EPERM",
+          FAILURE, ["SO_BINDTODEVICE lo", "Operation not permitted"]),
+    # The interface is looked up while planning: a failed look-up is not "no such interface".
+    Fault(TCP_LISTEN, ["--bind-to-device", "lo", "127.0.0.1", "0"], "ioctl", r"SIOCGIFINDEX", "ENODEV", FAILURE,
+          ["--bind-to-device: no network interface lo"]),
+    Fault(TCP_LISTEN, ["--bind-to-device", "lo", "127.0.0.1", "0"], "ioctl", r"SIOCGIFINDEX", "EFAULT", FAILURE,
+          ["--bind-to-device lo: Bad address"]),
+    Fault(TCP_LISTEN, ["127.0.0.1", "0"], "bind", r"AF_INET", "EADDRINUSE", FAILURE,
+          ["127.0.0.1 port 0: Address already in use"]),
+    Fault(TCP_LISTEN, ["::", "0"], "bind", r"AF_INET6", "EACCES", FAILURE, [":: port 0: Permission denied"]),
+    Fault(TCP_LISTEN, ["127.0.0.1", "0"], "listen", r"", "EADDRINUSE", FAILURE,
+          ["127.0.0.1 port 0: Address already in use"]),
+    Fault(TCP_LISTEN, ["127.0.0.1", "0"], "fcntl", r"^3, F_SETFD, 0", "EIO", FAILURE,
+          ["descriptor 3", "Input/output error"]),
+    # After a local listener: its socket file goes when the TCP socket cannot be had.
+    Fault(LISTEN, ["--systemd-compatibility", "{dir}/s", TCP_LISTEN, "--systemd-compatibility", "127.0.0.1", "0"],
+          "bind", r"AF_INET", "EADDRINUSE", FAILURE, ["127.0.0.1 port 0: Address already in use"],
+          applet_named=TCP_LISTEN, leaves=[]),
 ]
 
 

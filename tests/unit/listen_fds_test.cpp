@@ -2,9 +2,11 @@
 #include <boost/test/unit_test.hpp>
 
 #include "listen_fds.hpp"
+#include "support.hpp"
 
 #include <climits>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 using namespace toolkit;
@@ -83,4 +85,46 @@ BOOST_AUTO_TEST_CASE(an_empty_variable_holds_no_names) {
     };
     BOOST_TEST(match(0));
     BOOST_TEST(!match(1));
+}
+
+namespace {
+
+std::vector<std::string> announced(std::vector<std::string> values, const ListenAnnouncement& what,
+                                   int inherited) {
+    Environment environment(std::move(values));
+    announce_listener(environment.pending, what, inherited);
+    std::vector<std::string> entries;
+    for (char* const* entry = environment.pending.envp(); *entry; ++entry)
+        entries.emplace_back(*entry);
+    return entries;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(announcing_a_listener) {
+    std::string pid = std::to_string(::getpid());
+    using V = std::vector<std::string>;
+    BOOST_TEST(announced({"A=1"}, {}, 0) == V{"A=1"});
+    BOOST_TEST(announced({}, {true, false, std::nullopt}, 0) ==
+               (V{"LISTEN_FDS=1", "LISTEN_PID=" + pid}));
+    BOOST_TEST(announced({}, {true, false, "web"}, 0) ==
+               (V{"LISTEN_FDNAMES=web", "LISTEN_FDS=1", "LISTEN_PID=" + pid}));
+    // Appended to a set of two: the new socket is on descriptor 5.
+    BOOST_TEST(announced({"LISTEN_FDS=2", "LISTEN_FDNAMES=a:b"}, {true, true, std::nullopt}, 2) ==
+               (V{"LISTEN_FDS=3", "LISTEN_FDNAMES=a:b:unknown", "LISTEN_PID=" + pid,
+                  "UPSTART_FDS=5", "UPSTART_EVENTS=socket"}));
+    BOOST_TEST(announced({}, {false, true, std::nullopt}, 0) ==
+               (V{"UPSTART_FDS=3", "UPSTART_EVENTS=socket"}));
+}
+
+BOOST_AUTO_TEST_CASE(listen_fd_names) {
+    using toolkit::testing::failure_of;
+    check_listen_fd_name("web");
+    check_listen_fd_name(std::string(255, 'x'));
+    for (std::string name : {std::string(), std::string(256, 'x'), std::string("a:b"),
+                             std::string("tab\there"), std::string("\x7f")}) {
+        Failure failure = failure_of([&] { check_listen_fd_name(name); });
+        BOOST_TEST(failure.status() == exit_usage);
+        BOOST_TEST(failure.subject() == "--name");
+    }
 }

@@ -1,0 +1,171 @@
+// Numeric Internet addresses: inet_pton and inet_ntop with the checks and spellings UCSPI wants.
+#include "inet.hpp"
+
+#include "diagnostics.hpp"
+#include "fd.hpp"
+#include "numbers.hpp"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <net/if.h>
+
+namespace toolkit {
+
+namespace {
+
+sockaddr_in& v4(sockaddr_storage& storage) {
+    return reinterpret_cast<sockaddr_in&>(storage);
+}
+const sockaddr_in& v4(const sockaddr_storage& storage) {
+    return reinterpret_cast<const sockaddr_in&>(storage);
+}
+sockaddr_in6& v6(sockaddr_storage& storage) {
+    return reinterpret_cast<sockaddr_in6&>(storage);
+}
+const sockaddr_in6& v6(const sockaddr_storage& storage) {
+    return reinterpret_cast<const sockaddr_in6&>(storage);
+}
+
+std::string ntop(int family, const void* bytes) {
+    char text[INET6_ADDRSTRLEN];
+    if (!::inet_ntop(family, bytes, text, sizeof text)) return "?";
+    return text;
+}
+
+// A name is what people give most often where a number is wanted: say why it is refused.
+bool looks_like_a_name(std::string_view host) {
+    return std::any_of(host.begin(), host.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+    });
+}
+
+std::uint32_t parse_scope(std::string_view subject, std::string_view scope) {
+    if (scope.empty()) throw usage_error(std::string(subject), "empty scope after '%'");
+    // An interface index is a number; a name never starts with a digit here.
+    if (scope[0] >= '0' && scope[0] <= '9')
+        return static_cast<std::uint32_t>(parse_number(subject, scope, 0, UINT32_MAX));
+    return interface_index(subject, scope);
+}
+
+} // namespace
+
+unsigned interface_index(std::string_view subject, std::string_view name) {
+    // What the kernel refuses in an interface name (dev_valid_name).
+    if (name.empty() || name.size() >= IF_NAMESIZE ||
+        name.find_first_of(std::string_view("/: \t\n\0", 6)) != std::string_view::npos)
+        throw usage_error(std::string(subject), "not an interface name: " + std::string(name));
+    unsigned index = ::if_nametoindex(std::string(name).c_str());
+    if (index != 0) return index;
+    if (errno == ENODEV)
+        throw lookup_error(std::string(subject), "no network interface " + std::string(name));
+    throw system_error(std::string(subject) + " " + std::string(name), errno);
+}
+
+InetAddress::InetAddress(const sockaddr_storage& address, socklen_t length) {
+    std::memcpy(&storage_, &address, std::min<std::size_t>(length, sizeof storage_));
+}
+
+socklen_t InetAddress::length() const {
+    return family() == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+}
+
+std::uint16_t InetAddress::port() const {
+    return ntohs(family() == AF_INET6 ? v6(storage_).sin6_port : v4(storage_).sin_port);
+}
+
+void InetAddress::set_port(std::uint16_t port) {
+    if (family() == AF_INET6)
+        v6(storage_).sin6_port = htons(port);
+    else
+        v4(storage_).sin_port = htons(port);
+}
+
+std::uint32_t InetAddress::scope() const {
+    return family() == AF_INET6 ? v6(storage_).sin6_scope_id : 0;
+}
+
+bool InetAddress::is_wildcard() const {
+    if (family() == AF_INET6) return IN6_IS_ADDR_UNSPECIFIED(&v6(storage_).sin6_addr);
+    return v4(storage_).sin_addr.s_addr == htonl(INADDR_ANY);
+}
+
+std::string InetAddress::host() const {
+    if (family() == AF_INET) return ntop(AF_INET, &v4(storage_).sin_addr);
+    const in6_addr& address = v6(storage_).sin6_addr;
+    // An IPv4 client of a dual-stack socket arrives as ::ffff:a.b.c.d; UCSPI
+    // programs (and rules written for IPv4) expect a.b.c.d.
+    if (IN6_IS_ADDR_V4MAPPED(&address)) return ntop(AF_INET, &address.s6_addr[12]);
+    return ntop(AF_INET6, &address);
+}
+
+std::string InetAddress::describe() const {
+    std::string text = host();
+    if (std::uint32_t index = scope()) {
+        char name[IF_NAMESIZE];
+        text.append("%").append(::if_indextoname(index, name) ? name : std::to_string(index));
+    }
+    return text + " port " + std::to_string(port());
+}
+
+InetAddress parse_inet_address(std::string_view subject, std::string_view host,
+                               std::uint16_t port) {
+    sockaddr_storage storage{};
+    std::string text(host);
+    if (host.empty()) throw usage_error(std::string(subject), "empty address");
+    if (host.find(':') != std::string_view::npos) {
+        std::size_t percent = text.find('%');
+        std::string bare = text.substr(0, percent);
+        auto& address = v6(storage);
+        address.sin6_family = AF_INET6;
+        if (::inet_pton(AF_INET6, bare.c_str(), &address.sin6_addr) != 1)
+            throw usage_error(std::string(subject), "not a numeric IPv6 address: " + text);
+        if (percent != std::string::npos)
+            address.sin6_scope_id = parse_scope(subject, host.substr(percent + 1));
+    } else {
+        auto& address = v4(storage);
+        address.sin_family = AF_INET;
+        if (host.find('%') != std::string_view::npos)
+            throw usage_error(std::string(subject), "an IPv4 address has no scope: " + text);
+        if (::inet_pton(AF_INET, text.c_str(), &address.sin_addr) != 1) {
+            if (looks_like_a_name(host))
+                throw usage_error(std::string(subject),
+                                  text + " is a host name, and names are never looked up: give a "
+                                         "numeric address (such as 127.0.0.1 or ::1)");
+            throw usage_error(std::string(subject), "not a numeric IPv4 or IPv6 address: " + text);
+        }
+    }
+    InetAddress address(storage, sizeof storage);
+    address.set_port(port);
+    return address;
+}
+
+std::uint16_t parse_port(std::string_view subject, std::string_view text) {
+    return static_cast<std::uint16_t>(parse_number(subject, text, 0, 65535));
+}
+
+namespace {
+
+InetAddress inet_name(int socket_fd, bool remote) {
+    sockaddr_storage storage{};
+    socklen_t length = sizeof storage;
+    auto* address = reinterpret_cast<sockaddr*>(&storage);
+    int rc = remote ? ::getpeername(socket_fd, address, &length)
+                    : ::getsockname(socket_fd, address, &length);
+    if (rc < 0) throw system_error(descriptor_name(socket_fd), errno);
+    if (storage.ss_family != AF_INET && storage.ss_family != AF_INET6)
+        throw Failure(exit_failure, descriptor_name(socket_fd), "is not an IPv4 or IPv6 socket");
+    return InetAddress(storage, length);
+}
+
+} // namespace
+
+InetAddress local_inet_address(int socket_fd) {
+    return inet_name(socket_fd, false);
+}
+InetAddress remote_inet_address(int socket_fd) {
+    return inet_name(socket_fd, true);
+}
+
+} // namespace toolkit
