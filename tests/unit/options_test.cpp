@@ -336,6 +336,15 @@ BOOST_AUTO_TEST_CASE(decimal_where_octal_is_expected_warns) {
             BOOST_TEST(writes.empty());
         }
     }
+    // 680 cannot have been meant as octal: it still warns, but suggests no "0680",
+    // which would be refused as a number.
+    std::string not_octal =
+        joined(capture_stderr([&] { line = parse({"test-applet", "--mode", "680", "p"}); }));
+    BOOST_TEST(line.options.number("mode").value_or(0) == 680u);
+    BOOST_TEST(not_octal == "test-applet: WARNING: --mode: 680 is decimal (01250 in octal)\n");
+    std::string nine = joined(capture_stderr([&] { parse({"test-applet", "-m", "19", "p"}); }));
+    BOOST_TEST(nine == "test-applet: WARNING: --mode: 19 is decimal (023 in octal)\n");
+
     // Only the options that expect octal warn.
     BOOST_TEST(capture_stderr([&] { parse({"test-applet", "--backlog", "660", "p"}); }).empty());
 }
