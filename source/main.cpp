@@ -128,6 +128,7 @@ int multiplexer(int argc, char** argv) {
         return install_links(argv[directory], symbolic);
     }
     if (first.starts_with("-")) throw usage_error(std::string(first), "unknown option");
+    if (first.empty()) throw usage_error("APPLET", "empty applet name");
     const AppletInfo* applet = find_applet(first);
     if (!applet) throw unknown_applet(first);
     run_applet(*applet, std::span<char* const>(argv + 1, static_cast<std::size_t>(argc - 1)));

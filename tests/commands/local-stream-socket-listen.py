@@ -400,6 +400,22 @@ class ListenTest(ToolkitTestCase):
                                  APPLET, FAILURE, "no-such-group-xyz")
                 self.assertNoFile(path)
 
+    def test_an_empty_account_or_group_name_is_a_usage_error(self):
+        # However the empty value is written, the message names the option,
+        # and nothing is created.
+        for words, message in ((["--user", ""], "--user: empty account name"),
+                               (["--user="], "--user: empty account name"),
+                               (["--group", ""], "--group: empty group name"),
+                               (["--group="], "--group: empty group name")):
+            with self.subTest(words=words):
+                self.case(APPLET, words + [self.path(), "true"], status=USAGE,
+                          stderr=f"{APPLET}: FATAL: {message}\n")
+                self.assertNoFile(self.path())
+        # An empty ACCOUNT further down the chain stops it before the socket exists.
+        self.case(APPLET, [self.path(), "setuidgid", "", "true"], status=USAGE,
+                  stderr="setuidgid: FATAL: ACCOUNT: empty account name\n")
+        self.assertNoFile(self.path())
+
     # --- what is already at PATH ---------------------------------------------
 
     def test_stale_socket_is_replaced(self):

@@ -94,6 +94,12 @@ class UnknownApplet(ToolkitTestCase):
         self.assertFatal(result, "toolkit", NOT_FOUND)
         self.assertEqual(result.stderr, "toolkit: FATAL: zzzzzzzzzzzz: unknown applet\n")
 
+    def test_an_empty_applet_name_is_a_usage_error(self):
+        result = run([TOOLKIT, "", "1", "1", "true"])
+        self.assertExit(result, USAGE)
+        self.assertEqual(result.stderr, "toolkit: FATAL: APPLET: empty applet name\n")
+        self.assertEqual(result.stdout, "")
+
     def test_a_path_is_not_an_applet(self):
         # The multiplexer runs applets only; it is not a general exec wrapper.
         result = run([TOOLKIT, "/bin/true"])

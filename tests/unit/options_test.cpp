@@ -356,7 +356,7 @@ BOOST_AUTO_TEST_CASE(odd_option_words_are_usage_errors_and_never_hang) {
     for (std::string word :
          {"--%canonical_option%=", "--x%canonical_option%=", "--%canonical_option%=1", "--%value%",
           "-%canonical_option%", "--copy=%canonical_option%", "--=x", "--=", "---", "---copy",
-          "--name=", "-c="}) {
+          "--copy=", "-c="}) {
         BOOST_TEST_CONTEXT("word " << word) {
             ChildResult child = in_child(
                 [&] {
@@ -372,6 +372,28 @@ BOOST_AUTO_TEST_CASE(odd_option_words_are_usage_errors_and_never_hang) {
             BOOST_TEST(child.status == 100);
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_value_means_the_same_however_it_is_written) {
+    // "--name=" and "--name ''" both give an empty value; what an empty value
+    // means (an error, mostly) is for the code that uses it to say, once.
+    for (std::initializer_list<std::string> words :
+         {std::initializer_list<std::string>{"test-applet", "--name=", "prog"},
+          {"test-applet", "--name", "", "prog"}}) {
+        CommandLine line = parse(words);
+        BOOST_TEST(line.options.text("name").value_or("unset") == "");
+        BOOST_TEST(line.first_operand == words.size() - 1);
+    }
+    for (std::initializer_list<std::string> words :
+         {std::initializer_list<std::string>{"test-applet", "--backlog=", "prog"},
+          {"test-applet", "--backlog", "", "prog"},
+          {"test-applet", "-b", "", "prog"}}) {
+        Failure failure = failure_of(words);
+        BOOST_TEST(failure.status() == exit_usage);
+        BOOST_TEST(failure.subject() == "--backlog");
+        BOOST_TEST(failure.detail() == "not a number (empty)");
+    }
+    check_usage_error({"test-applet", "--copy=", "prog"}, "copy"); // a flag takes no value
 }
 
 BOOST_AUTO_TEST_CASE(values_that_look_like_options) {
