@@ -165,8 +165,8 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
 
     if (auto uid = given.number("uid")) plan.uid = static_cast<uid_t>(*uid);
     if (auto gid = given.number("gid")) plan.gid = static_cast<gid_t>(*gid);
-    if (auto user = given.text("user")) plan.uid = find_account(*user).uid;
-    if (auto group = given.text("group")) plan.gid = find_group(*group);
+    if (auto user = given.text("user")) plan.uid = find_account("--user", *user).uid;
+    if (auto group = given.text("group")) plan.gid = find_group("--group", *group);
     return std::make_unique<Listen>(std::move(plan));
 }
 

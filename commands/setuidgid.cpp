@@ -47,7 +47,7 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
             throw usage_error("--supplementary", "needs an account name, not UID:GID");
         identity = *numeric;
     } else {
-        Account found = find_account(account);
+        Account found = find_account("ACCOUNT", account);
         identity = Identity{found.uid, found.gid, {}};
     }
     if (primary_group) identity.gid = find_group_or_number("--primary-group", *primary_group);

@@ -74,6 +74,12 @@ const std::string passwd_path = "/etc/passwd";
 const std::string group_path = "/etc/group";
 #endif
 
+// Shared by both builds: an empty name would be looked up and reported as
+// "no such account" with nothing to say which word was empty.
+void check_name(std::string_view subject, std::string_view name, const char* what) {
+    if (name.empty()) throw usage_error(std::string(subject), std::string("empty ") + what + " name");
+}
+
 } // namespace
 
 std::optional<Account> parse_passwd_line(std::string_view line) {
@@ -132,13 +138,15 @@ std::vector<gid_t> account_groups_in(const std::string& group_file, std::string_
 
 #ifdef TOOLKIT_FILES_ACCOUNTS
 
-Account find_account(std::string_view name) {
+Account find_account(std::string_view subject, std::string_view name) {
+    check_name(subject, name, "account");
     auto account = find_account_in(passwd_path, name);
     if (!account) throw lookup_error(std::string(name), "no such account in " + passwd_path);
     return *account;
 }
 
-gid_t find_group(std::string_view name) {
+gid_t find_group(std::string_view subject, std::string_view name) {
+    check_name(subject, name, "group");
     auto group = find_group_in(group_path, name);
     if (!group) throw lookup_error(std::string(name), "no such group in " + group_path);
     return group->gid;
@@ -150,7 +158,8 @@ std::vector<gid_t> account_groups(std::string_view name, gid_t gid) {
 
 #else
 
-Account find_account(std::string_view name) {
+Account find_account(std::string_view subject, std::string_view name) {
+    check_name(subject, name, "account");
     std::string key(name);
     errno = 0;
     const struct passwd* entry = ::getpwnam(key.c_str());
@@ -162,7 +171,8 @@ Account find_account(std::string_view name) {
     return Account{entry->pw_name, entry->pw_uid, entry->pw_gid};
 }
 
-gid_t find_group(std::string_view name) {
+gid_t find_group(std::string_view subject, std::string_view name) {
+    check_name(subject, name, "group");
     std::string key(name);
     errno = 0;
     const struct group* entry = ::getgrnam(key.c_str());
@@ -197,9 +207,7 @@ std::vector<gid_t> account_groups(std::string_view name, gid_t gid) {
 gid_t find_group_or_number(std::string_view subject, std::string_view text) {
     if (!text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos)
         return static_cast<gid_t>(parse_number(subject, text, 0, max_account_id));
-    return find_group(text);
+    return find_group(subject, text);
 }
-
-gid_t find_group_or_number(std::string_view text) { return find_group_or_number(text, text); }
 
 } // namespace toolkit

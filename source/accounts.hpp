@@ -25,12 +25,13 @@ struct GroupEntry {
     std::vector<std::string> members;
 };
 
-// Look-ups that fail throw exit 111 naming what was looked for.
-Account find_account(std::string_view name);
-gid_t find_group(std::string_view name);
-// A group given by name, or by number when it is all digits (a C number).
-// Errors name SUBJECT (the option it came from).
-gid_t find_group_or_number(std::string_view text);
+// SUBJECT is where the name came from (an option or an operand): an empty name
+// is a usage error naming it, since there is nothing to look up. Look-ups that
+// fail throw exit 111 naming what was looked for.
+Account find_account(std::string_view subject, std::string_view name);
+gid_t find_group(std::string_view subject, std::string_view name);
+// A group given by name, or by number when it is all digits (a C number);
+// a bad number is a usage error naming SUBJECT.
 gid_t find_group_or_number(std::string_view subject, std::string_view text);
 // Every group NAME belongs to in the group database, with GID first.
 std::vector<gid_t> account_groups(std::string_view name, gid_t gid);

@@ -2,14 +2,12 @@
 // place where a fatal error is printed and turned into an exit status.
 #include "chain.hpp"
 #include "diagnostics.hpp"
+#include "install.hpp"
 #include "registry.hpp"
 
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <new>
 #include <string>
-#include <sys/stat.h>
 #include <unistd.h>
 
 extern char** environ;
@@ -37,17 +35,6 @@ std::string applet_list() {
     return list;
 }
 
-std::string self_path() {
-    char buffer[4096];
-    ssize_t n = ::readlink("/proc/self/exe", buffer, sizeof buffer - 1);
-    if (n < 0) throw system_error("/proc/self/exe", errno);
-    return std::string(buffer, static_cast<std::size_t>(n));
-}
-
-bool same_file(const struct stat& a, const struct stat& b) {
-    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
 Failure unknown_applet(std::string_view name) {
     std::string detail = "unknown applet";
     std::string_view near = nearest_applet(name);
@@ -73,48 +60,6 @@ Failure unknown_applet(std::string_view name) {
     std::exit(status);
 }
 
-int install_links(std::string_view directory, bool symbolic) {
-    std::string self = self_path();
-    struct stat self_stat;
-    if (::stat(self.c_str(), &self_stat) < 0) throw system_error(self, errno);
-    // Beside the binary, a symlink says just "toolkit", so the pair can be copied
-    // into an image or a container together and still work.
-    std::string link_text = self;
-    if (char* real_directory = ::realpath(std::string(directory).c_str(), nullptr)) {
-        std::string_view self_view = self;
-        std::size_t slash = self_view.rfind('/');
-        if (self_view.substr(0, slash == 0 ? 1 : slash) == real_directory)
-            link_text = self.substr(slash + 1);
-        std::free(real_directory);
-    }
-    int status = exit_success;
-    std::string done;
-    for (const AppletInfo* applet : all_applets()) {
-        std::string target = std::string(directory) + "/" + std::string(applet->syntax.name);
-        struct stat existing;
-        if (::lstat(target.c_str(), &existing) == 0) {
-            struct stat resolved;
-            bool ours = ::stat(target.c_str(), &resolved) == 0 && same_file(resolved, self_stat);
-            if (ours) {
-                done.append("toolkit: kept ").append(target).append("\n");
-            } else {
-                error(target, "exists and is not a link to toolkit; left alone");
-                status = exit_failure;
-            }
-            continue;
-        }
-        int rc = symbolic ? ::symlink(link_text.c_str(), target.c_str()) : ::link(self.c_str(), target.c_str());
-        if (rc < 0) {
-            error(target, std::strerror(errno));
-            status = exit_failure;
-            continue;
-        }
-        done.append("toolkit: ").append(symbolic ? "symlinked " : "linked ").append(target).append("\n");
-    }
-    write_all(STDOUT_FILENO, done);
-    return status;
-}
-
 int multiplexer(int argc, char** argv) {
     if (argc < 2) {
         write_all(STDERR_FILENO, std::string(multiplexer_usage) + applet_list());
@@ -129,13 +74,10 @@ int multiplexer(int argc, char** argv) {
         return write_all(STDOUT_FILENO, std::string(multiplexer_usage) + applet_list()), exit_success;
     if (first == "--version")
         return write_all(STDOUT_FILENO, "toolkit " TOOLKIT_VERSION "\n"), exit_success;
-    if (first == "--install") {
-        bool symbolic = argc > 2 && std::string_view(argv[2]) == "-s";
-        int directory = symbolic ? 3 : 2;
-        if (argc != directory + 1) throw usage_error("--install", "needs one DIRECTORY (and -s first for symbolic links)");
-        return install_links(argv[directory], symbolic);
-    }
+    if (first == "--install")
+        return install_command(std::span<char* const>(argv + 2, static_cast<std::size_t>(argc - 2)));
     if (first.starts_with("-")) throw usage_error(std::string(first), "unknown option");
+    if (first.empty()) throw usage_error("APPLET", "empty applet name");
     const AppletInfo* applet = find_applet(first);
     if (!applet) throw unknown_applet(first);
     run_applet(*applet, std::span<char* const>(argv + 1, static_cast<std::size_t>(argc - 1)));

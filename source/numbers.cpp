@@ -42,6 +42,7 @@ std::optional<ParsedNumber> read_c_number(std::string_view text) {
 std::uint64_t parse_number(std::string_view subject, std::string_view text, std::uint64_t min,
                            std::uint64_t max) {
     auto number = read_c_number(text);
+    if (!number && text.empty()) throw usage_error(std::string(subject), "not a number (empty)");
     if (!number) throw usage_error(std::string(subject), "not a number: " + std::string(text));
     if (number->value < min || number->value > max)
         throw usage_error(std::string(subject), "out of range " + std::to_string(min) + ".." +

@@ -106,9 +106,11 @@ void check_octal_hint(const OptionSpec& spec, std::string_view text, std::uint64
     if (spec.octal_expected && number && number->base == NumberBase::decimal && value > 7) {
         char digits[32];
         std::string_view octal(digits, std::to_chars(digits, digits + sizeof digits, value, 8).ptr);
-        warning(std::string("--").append(spec.long_name),
-                std::string(text) + " is decimal (0" + std::string(octal) + " in octal); write 0" +
-                    std::string(text) + " if octal was meant");
+        std::string detail = std::string(text) + " is decimal (0" + std::string(octal) + " in octal)";
+        // "write 0680" would be refused: suggest the leading 0 only where it makes an octal number.
+        if (text.find_first_not_of("01234567") == std::string_view::npos)
+            detail.append("; write 0").append(text).append(" if octal was meant");
+        warning(std::string("--").append(spec.long_name), detail);
     }
 }
 
@@ -163,7 +165,21 @@ CommandLine parse_command_line(const CommandSyntax& syntax, std::span<char* cons
                       po::command_line_style::short_allow_adjacent |
                       po::command_line_style::short_allow_next | po::command_line_style::allow_sticky;
 
-    std::vector<std::string> words(args.begin() + 1, args.begin() + static_cast<long>(extent.end));
+    std::vector<std::string> words;
+    for (std::size_t i = 1; i < extent.end; ++i) {
+        // Boost refuses "--user=" but takes "--user ''": give both one meaning,
+        // an empty value, so the check of the value says the same either way.
+        std::string_view word = args[i];
+        const OptionSpec* spec = word.starts_with("--") && word.ends_with("=")
+                                     ? find_long(syntax, word.substr(2, word.size() - 3))
+                                     : nullptr;
+        if (spec && spec->kind != OptionKind::flag) {
+            words.emplace_back(word.substr(0, word.size() - 1));
+            words.emplace_back();
+        } else {
+            words.emplace_back(word);
+        }
+    }
     po::parsed_options parsed(&description);
     try {
         parsed = po::command_line_parser(words).options(description).style(style).run();

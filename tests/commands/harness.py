@@ -104,19 +104,22 @@ class ToolkitTestCase(unittest.TestCase):
             self.assertIn(fragment, lines[0])
 
     def case(self, applet, args, *, status=0, stdout=None, stderr=None, fatal=None, wrap=None,
-                **run_kwargs):
+             then=None, **run_kwargs):
         """One test case in one call, as toybox's testcmd: run APPLET ARGS in both invocation forms
         (a link named APPLET, and `toolkit APPLET`) and check each: the exit
         STATUS, stdout when STDOUT is given, and on stderr either exactly one
         'APPLET: FATAL: ...' line holding every fragment of FATAL (a string or a
         tuple), or exactly STDERR; with neither, nothing at all when STATUS is 0.
-        WRAP(argv) puts a launcher around the command. Returns the results,
-        the link form first."""
+        WRAP(argv) puts a launcher around the command. ARGS may be a function
+        of the form's name ("symlink", "multicall") when each form needs its own
+        (a fresh path, say); THEN(result, form) checks more after each run.
+        Other keywords go to run() (env=, cwd=, input=, ...). Returns the
+        results, the link form first."""
         if isinstance(fatal, str):
             fatal = (fatal,)
         results = []
         for label, prefix in forms(applet):
-            argv = prefix + list(args)
+            argv = prefix + list(args(label) if callable(args) else args)
             result = run(wrap(argv) if wrap else argv, **run_kwargs)
             with self.subTest(form=label):
                 if fatal is not None:
@@ -127,6 +130,8 @@ class ToolkitTestCase(unittest.TestCase):
                         self.assertEqual(result.stderr, stderr or "")
                 if stdout is not None:
                     self.assertEqual(result.stdout, stdout)
+                if then is not None:
+                    then(result, label)
             results.append(result)
         return results
 

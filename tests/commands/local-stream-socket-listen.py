@@ -342,6 +342,16 @@ class ListenTest(ToolkitTestCase):
                                  f"{APPLET}: WARNING: --mode: 660 is decimal (01224 in octal); write 0660 if octal was meant\n")
                 self.assertEqual(stat.S_IMODE(os.lstat(path).st_mode), 0o1224)
 
+    def test_a_decimal_mode_that_cannot_be_octal_suggests_no_octal_spelling(self):
+        # "write 0680" would send the user to a number that is refused.
+        self.case(APPLET, lambda form: ["--mode", "680", self.path(form), "true"],
+                  stderr=f"{APPLET}: WARNING: --mode: 680 is decimal (01250 in octal)\n",
+                  then=lambda result, form: self.assertEqual(
+                      stat.S_IMODE(os.lstat(self.path(form)).st_mode), 0o1250))
+        self.case(APPLET, ["--mode", "0680", self.path(), "true"], status=USAGE,
+                  fatal=("--mode", "not a number: 0680"))
+        self.assertNoFile(self.path())
+
     def need_root(self):
         if os.geteuid() != 0:
             self.skipTest("changing the owner of a file needs root")
@@ -389,6 +399,22 @@ class ListenTest(ToolkitTestCase):
                 self.assertFatal(run(prefix + ["--group", "no-such-group-xyz", path, "true"]),
                                  APPLET, FAILURE, "no-such-group-xyz")
                 self.assertNoFile(path)
+
+    def test_an_empty_account_or_group_name_is_a_usage_error(self):
+        # However the empty value is written, the message names the option,
+        # and nothing is created.
+        for words, message in ((["--user", ""], "--user: empty account name"),
+                               (["--user="], "--user: empty account name"),
+                               (["--group", ""], "--group: empty group name"),
+                               (["--group="], "--group: empty group name")):
+            with self.subTest(words=words):
+                self.case(APPLET, words + [self.path(), "true"], status=USAGE,
+                          stderr=f"{APPLET}: FATAL: {message}\n")
+                self.assertNoFile(self.path())
+        # An empty ACCOUNT further down the chain stops it before the socket exists.
+        self.case(APPLET, [self.path(), "setuidgid", "", "true"], status=USAGE,
+                  stderr="setuidgid: FATAL: ACCOUNT: empty account name\n")
+        self.assertNoFile(self.path())
 
     # --- what is already at PATH ---------------------------------------------
 

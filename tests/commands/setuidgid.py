@@ -272,6 +272,15 @@ class UsageErrors(TempDirTestCase):
                 self.assertFatal(run(setuidgid + ["-g"]), "setuidgid", USAGE, "needs a value")
                 self.assertFatal(run(setuidgid + ["--primary-group"]), "setuidgid", USAGE, "needs a value")
 
+    def test_an_empty_name_is_a_usage_error_naming_where_it_was(self):
+        # Nothing to look up: not "no such account" with no name in it.
+        self.assertUsage([""], "setuidgid: FATAL: ACCOUNT: empty account name")
+        self.assertUsage(["-s", ""], "setuidgid: FATAL: ACCOUNT: empty account name")
+        for words in (["-g", ""], ["--primary-group", ""], ["--primary-group="]):
+            with self.subTest(words=words):
+                self.assertUsage(words + ["nobody"],
+                                 "setuidgid: FATAL: --primary-group: empty group name")
+
     def test_numeric_group_out_of_range(self):
         self.assertUsage(["-g", "4294967295", "nobody"], "out of range", "4294967295")
 

@@ -94,6 +94,12 @@ class UnknownApplet(ToolkitTestCase):
         self.assertFatal(result, "toolkit", NOT_FOUND)
         self.assertEqual(result.stderr, "toolkit: FATAL: zzzzzzzzzzzz: unknown applet\n")
 
+    def test_an_empty_applet_name_is_a_usage_error(self):
+        result = run([TOOLKIT, "", "1", "1", "true"])
+        self.assertExit(result, USAGE)
+        self.assertEqual(result.stderr, "toolkit: FATAL: APPLET: empty applet name\n")
+        self.assertEqual(result.stdout, "")
+
     def test_a_path_is_not_an_applet(self):
         # The multiplexer runs applets only; it is not a general exec wrapper.
         result = run([TOOLKIT, "/bin/true"])
@@ -261,17 +267,36 @@ class Install(ToolkitTestCase):
         self.assertEqual(os.readlink(self.target("fdmove")), os.path.join(self.directory, "nowhere"))
         self.assertFalse(os.path.exists(os.path.join(self.directory, "nowhere")))
 
-    def test_missing_directory_reports_each_link(self):
+    def test_a_missing_directory_is_one_fatal_line_and_nothing_done(self):
         missing = self.target("no-such-dir")
-        result = run([TOOLKIT, "--install", missing])
+        for args in (["--install", missing], ["--install", "-s", missing]):
+            with self.subTest(args=args):
+                result = run([TOOLKIT] + args)
+                self.assertExit(result, FAILURE)
+                self.assertEqual(result.stderr, f"toolkit: FATAL: {missing}: No such file or directory\n")
+                self.assertEqual(result.stdout, "")
+                self.assertFalse(os.path.exists(missing))
+
+    def test_a_file_is_not_a_directory(self):
+        plain = self.target("plain")
+        with open(plain, "w") as f:
+            f.write("not a directory\n")
+        result = run([TOOLKIT, "--install", "-s", plain])
         self.assertExit(result, FAILURE)
+        self.assertEqual(result.stderr, f"toolkit: FATAL: {plain}: Not a directory\n")
         self.assertEqual(result.stdout, "")
-        lines = result.stderr.splitlines()
-        self.assertEqual(len(lines), len(expected_applets()))
-        for line in lines:
-            self.assertTrue(line.startswith(f"toolkit: ERROR: {missing}/"), line)
-            self.assertTrue(line.endswith(": No such file or directory"), line)
-        self.assertFalse(os.path.exists(missing))
+        self.assertEqual(os.listdir(self.directory), ["plain"])
+
+    def test_symbolic_links_through_a_link_to_the_binary_directory_are_relative(self):
+        # "Beside the binary" is the same directory, however it is named.
+        copy = os.path.join(self.directory, "toolkit")
+        shutil.copy2(TOOLKIT, copy)
+        alias = self.directory + "-alias"
+        os.symlink(self.directory, alias)
+        self.addCleanup(os.remove, alias)
+        result = run([copy, "--install", "-s", alias])
+        self.assertExit(result, 0)
+        self.assertEqual(os.readlink(self.target("fdmove")), "toolkit")
 
     def test_install_operands(self):
         for args in (["--install"], ["--install", "-s"], ["--install", self.directory, "extra"],

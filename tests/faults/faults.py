@@ -455,6 +455,58 @@ def _add_server_tests():
 
 _add_server_tests()
 
+class InstallFaults(harness.ToolkitTestCase):
+    """toolkit --install: a directory that cannot be used is one FATAL line and
+    nothing made; a link that cannot be made is one ERROR line, and the others
+    are still made and reported."""
+
+    @classmethod
+    def setUpClass(cls):
+        reason = strace_unusable()
+        if reason:
+            raise unittest.SkipTest(reason)
+        cls.applets = harness.run([harness.TOOLKIT, "--list"]).stdout.split()
+
+    def directory(self):
+        # Hard links need the binary's file system: work beside it.
+        build = os.environ.get("TOOLKIT_BUILD_DIR", os.path.dirname(harness.TOOLKIT))
+        directory = tempfile.mkdtemp(prefix="toolkit-install-faults-", dir=build)
+        self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
+        return directory
+
+    def inject(self, argv, directory, syscall, match, error):
+        fault = Fault("toolkit", [], syscall, match, error, FAILURE, [])
+        where = locate(argv, fault)
+        self.assertIsNotNone(where, f"--install makes no {syscall} call matching {match!r}")
+        for name in os.listdir(directory):  # what the traced run made
+            os.remove(os.path.join(directory, name))
+        result, injected = inject_run(argv, fault, where)
+        self.assertTrue(injected, f"strace did not inject into {where}: {result.stderr!r}")
+        return result
+
+    def test_the_directory_cannot_be_opened(self):
+        directory = self.directory()
+        result = self.inject([harness.TOOLKIT, "--install", "-s", directory], directory, "openat|open",
+                             re.escape(directory) + r'".*O_DIRECTORY', "EACCES")
+        self.assertFatal(result, "toolkit", FAILURE, directory, "Permission denied")
+        self.assertEqual(result.stdout, "")
+        self.assertEqual(os.listdir(directory), [])
+
+    def test_one_link_cannot_be_made(self):
+        for option, syscall, verb in (([], "linkat|link", "linked"), (["-s"], "symlinkat|symlink", "symlinked")):
+            with self.subTest(syscall=syscall):
+                directory = self.directory()
+                first = self.applets[0]
+                result = self.inject([harness.TOOLKIT, "--install"] + option + [directory], directory, syscall,
+                                     re.escape(first) + '"', "ENOSPC")
+                self.assertExit(result, FAILURE)
+                self.assertEqual(result.stderr,
+                                 f"toolkit: ERROR: {directory}/{first}: No space left on device\n")
+                self.assertEqual(result.stdout, "".join(f"toolkit: {verb} {directory}/{name}\n"
+                                                        for name in self.applets[1:]))
+                self.assertEqual(sorted(os.listdir(directory)), sorted(self.applets[1:]))
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["--matrix"]:
         print(format_matrix())

@@ -205,11 +205,11 @@ BOOST_AUTO_TEST_CASE(a_missing_file_is_a_failure_naming_it) {
 }
 
 BOOST_AUTO_TEST_CASE(system_look_ups_of_root) {
-    Account root = find_account("root");
+    Account root = find_account("ACCOUNT", "root");
     BOOST_TEST(root.name == "root");
     BOOST_TEST(root.uid == 0u);
     BOOST_TEST(root.gid == 0u);
-    BOOST_TEST(find_group("root") == 0u);
+    BOOST_TEST(find_group("--group", "root") == 0u);
 
     std::vector<gid_t> groups = account_groups("root", 0);
     BOOST_TEST_REQUIRE(!groups.empty());
@@ -224,35 +224,52 @@ BOOST_AUTO_TEST_CASE(system_look_ups_of_root) {
 }
 
 BOOST_AUTO_TEST_CASE(unknown_names_fail_naming_them) {
-    Failure account = failure_of([] { find_account("toolkit-no-such-user"); });
+    Failure account = failure_of([] { find_account("ACCOUNT", "toolkit-no-such-user"); });
     BOOST_TEST(account.status() == exit_failure);
     BOOST_TEST(account.subject() == "toolkit-no-such-user");
-    Failure group = failure_of([] { find_group("toolkit-no-such-group"); });
+    Failure group = failure_of([] { find_group("--group", "toolkit-no-such-group"); });
     BOOST_TEST(group.status() == exit_failure);
     BOOST_TEST(group.subject() == "toolkit-no-such-group");
-    Failure empty = failure_of([] { find_account(""); });
-    BOOST_TEST(empty.status() == exit_failure);
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_name_is_a_usage_error_naming_where_it_came_from) {
+    // Nothing to look up: no "no such account" with no name in it.
+    Failure account = failure_of([] { find_account("--user", ""); });
+    BOOST_TEST(account.status() == exit_usage);
+    BOOST_TEST(account.subject() == "--user");
+    BOOST_TEST(account.detail() == "empty account name");
+    Failure operand = failure_of([] { find_account("ACCOUNT", ""); });
+    BOOST_TEST(operand.status() == exit_usage);
+    BOOST_TEST(operand.subject() == "ACCOUNT");
+    Failure group = failure_of([] { find_group("--group", ""); });
+    BOOST_TEST(group.status() == exit_usage);
+    BOOST_TEST(group.subject() == "--group");
+    BOOST_TEST(group.detail() == "empty group name");
+    Failure either = failure_of([] { find_group_or_number("--primary-group", ""); });
+    BOOST_TEST(either.status() == exit_usage);
+    BOOST_TEST(either.subject() == "--primary-group");
+    BOOST_TEST(either.detail() == "empty group name");
 }
 
 BOOST_AUTO_TEST_CASE(group_by_name_or_number) {
-    BOOST_TEST(find_group_or_number("root") == 0u);
-    BOOST_TEST(find_group_or_number("0") == 0u);
-    BOOST_TEST(find_group_or_number("100") == 100u);
-    BOOST_TEST(find_group_or_number("4294967294") == 4294967294u);
-    BOOST_TEST(find_group_or_number("010") == 8u); // a C number: octal
-    BOOST_TEST(find_group_or_number("00") == 0u);
+    BOOST_TEST(find_group_or_number("GROUP", "root") == 0u);
+    BOOST_TEST(find_group_or_number("GROUP", "0") == 0u);
+    BOOST_TEST(find_group_or_number("GROUP", "100") == 100u);
+    BOOST_TEST(find_group_or_number("GROUP", "4294967294") == 4294967294u);
+    BOOST_TEST(find_group_or_number("GROUP", "010") == 8u); // a C number: octal
+    BOOST_TEST(find_group_or_number("GROUP", "00") == 0u);
 
-    Failure too_big = failure_of([] { find_group_or_number("4294967295"); });
+    Failure too_big = failure_of([] { find_group_or_number("GROUP", "4294967295"); });
     BOOST_TEST(too_big.status() == exit_usage);
-    BOOST_TEST(too_big.subject() == "4294967295");
-    BOOST_TEST(failure_of([] { find_group_or_number("99999999999999999999999"); }).status() ==
-               exit_usage);
-    BOOST_TEST(failure_of([] { find_group_or_number("08"); }).status() == exit_usage);
+    BOOST_TEST(too_big.subject() == "GROUP");
+    BOOST_TEST(failure_of([] {
+                   find_group_or_number("GROUP", "99999999999999999999999");
+               }).status() == exit_usage);
+    BOOST_TEST(failure_of([] { find_group_or_number("GROUP", "08"); }).status() == exit_usage);
 
-    Failure unknown = failure_of([] { find_group_or_number("toolkit-no-such-group"); });
+    Failure unknown = failure_of([] { find_group_or_number("GROUP", "toolkit-no-such-group"); });
     BOOST_TEST(unknown.status() == exit_failure);
     BOOST_TEST(unknown.subject() == "toolkit-no-such-group");
-    BOOST_TEST(failure_of([] { find_group_or_number(""); }).status() == exit_failure);
 }
 
 BOOST_AUTO_TEST_CASE(group_number_errors_name_the_option) {

@@ -84,25 +84,6 @@ void say(int fd, const std::string& text) {
     if (!write_all(fd, text)) ::_exit(98);
 }
 
-// Runs BODY in a child (which must end by exec or _exit); its exit status, or
-// 1000 + the signal that killed it.
-template <typename Body> int in_child(Body body) {
-    pid_t pid = ::fork();
-    BOOST_TEST_REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::alarm(20);
-        try {
-            body();
-        } catch (...) {
-        }
-        ::_exit(97);
-    }
-    int status;
-    while (::waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) BOOST_FAIL("waitpid failed");
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
-}
-
 // What main() does with a chain: plan, run, and on failure undo and report.
 [[noreturn]] void run_like_main(Chain& chain, const AppletInfo& first, std::span<char* const> args,
                                 int report_fd) {
@@ -254,7 +235,7 @@ BOOST_AUTO_TEST_CASE(a_name_with_a_slash_is_never_an_applet) {
 BOOST_AUTO_TEST_CASE(run_carries_out_the_links_then_execs_with_the_pending_environment) {
     Reset reset;
     Pipe output, report;
-    int status = in_child([&] {
+    ChildResult child = in_child([&] {
         std::string target = std::to_string(output.fds[1]);
         Args environment{system_path, "FOO=inherited", "KEEP=kept"};
         Args args{"probe", "fdmove", "1", target, "sh", "-c", "echo \"$FOO $KEEP\"; exit 3"};
@@ -269,7 +250,7 @@ BOOST_AUTO_TEST_CASE(run_carries_out_the_links_then_execs_with_the_pending_envir
         };
         run_like_main(chain, probe, args.span(), report.fds[1]);
     });
-    BOOST_TEST(status == 3);
+    BOOST_TEST(child.status == 3);
     BOOST_TEST(output.drain() == "changed kept\n");
     std::string text = report.drain();
     BOOST_TEST(text.starts_with("name=probe last=0 program=/"));
@@ -279,7 +260,7 @@ BOOST_AUTO_TEST_CASE(run_carries_out_the_links_then_execs_with_the_pending_envir
 BOOST_AUTO_TEST_CASE(the_last_link_knows_it_is_last) {
     Reset reset;
     Pipe report;
-    int status = in_child([&] {
+    ChildResult child = in_child([&] {
         Args environment{system_path};
         Args args{"probe", "true"};
         Chain chain(environment.pointers.data());
@@ -288,7 +269,7 @@ BOOST_AUTO_TEST_CASE(the_last_link_knows_it_is_last) {
         };
         run_like_main(chain, probe, args.span(), report.fds[1]);
     });
-    BOOST_TEST(status == 0);
+    BOOST_TEST(child.status == 0);
     BOOST_TEST(report.drain() == "last=1");
 }
 
@@ -313,7 +294,7 @@ BOOST_AUTO_TEST_CASE(a_failing_link_runs_the_undo_actions_in_reverse) {
     Reset reset;
     Pipe report;
     ::close(99);
-    int status = in_child([&] {
+    ChildResult child = in_child([&] {
         Args environment{system_path};
         Args args{"probe", "fdmove", "1", "99", "true"};
         Chain chain(environment.pointers.data());
@@ -323,14 +304,14 @@ BOOST_AUTO_TEST_CASE(a_failing_link_runs_the_undo_actions_in_reverse) {
         };
         run_like_main(chain, probe, args.span(), report.fds[1]);
     });
-    BOOST_TEST(status == exit_failure);
+    BOOST_TEST(child.status == exit_failure);
     BOOST_TEST(report.drain() == "second-undone first-undone 111|descriptor 99");
 }
 
 BOOST_AUTO_TEST_CASE(the_rest_of_the_chain_runs_in_a_forked_child) {
     Reset reset;
     Pipe output, report;
-    int status = in_child([&] {
+    ChildResult child = in_child([&] {
         std::string target = std::to_string(output.fds[1]);
         Args environment{system_path};
         Args args{"probe", "fdmove", "1", target, "sh", "-c", "echo from the child; exit 4"};
@@ -346,17 +327,16 @@ BOOST_AUTO_TEST_CASE(the_rest_of_the_chain_runs_in_a_forked_child) {
         };
         run_like_main(chain, probe, args.span(), report.fds[1]);
     });
-    BOOST_TEST(status == 0);
+    BOOST_TEST(child.status == 0);
     BOOST_TEST(output.drain() == "from the child\n");
     BOOST_TEST(report.drain() == "child=4");
 }
 
 BOOST_AUTO_TEST_CASE(a_failure_in_the_forked_child_is_reported_there_and_ends_it) {
     Reset reset;
-    Pipe errors, report;
+    Pipe report;
     ::close(99);
-    int status = in_child([&] {
-        ::dup2(errors.fds[1], STDERR_FILENO);
+    ChildResult child = in_child([&] {
         Args environment{system_path};
         Args args{"probe", "fdmove", "1", "99", "true"};
         Chain chain(environment.pointers.data());
@@ -372,10 +352,10 @@ BOOST_AUTO_TEST_CASE(a_failure_in_the_forked_child_is_reported_there_and_ends_it
         };
         run_like_main(chain, probe, args.span(), report.fds[1]);
     });
-    BOOST_TEST(status == 0);
+    BOOST_TEST(child.status == 0);
     // The child forgot the parent's undo actions: the parent still owns them.
     BOOST_TEST(report.drain() == "child=111");
-    BOOST_TEST(errors.drain() ==
+    BOOST_TEST(child.err ==
                "fdmove: FATAL: descriptor 99: " + std::string(std::strerror(EBADF)) + "\n");
 }
 
@@ -390,11 +370,10 @@ BOOST_AUTO_TEST_CASE(a_failure_in_the_forked_child_undoes_what_the_child_did_and
     }
     Reset reset;
     TempDir dir;
-    Pipe errors, report;
+    Pipe report;
     ::close(99);
     std::string node = dir.path + "/s";
-    int status = in_child([&] {
-        ::dup2(errors.fds[1], STDERR_FILENO);
+    ChildResult child = in_child([&] {
         Args environment{system_path};
         Args args{"probe", "local-stream-socket-listen", node, "fdmove", "1", "99", "true"};
         Chain chain(environment.pointers.data());
@@ -409,9 +388,9 @@ BOOST_AUTO_TEST_CASE(a_failure_in_the_forked_child_undoes_what_the_child_did_and
         };
         run_like_main(chain, probe, args.span(), report.fds[1]);
     });
-    BOOST_TEST(status == 0);
+    BOOST_TEST(child.status == 0);
     BOOST_TEST(report.drain() == "child=111");
-    BOOST_TEST(errors.drain() ==
+    BOOST_TEST(child.err ==
                "fdmove: FATAL: descriptor 99: " + std::string(std::strerror(EBADF)) + "\n");
     struct stat st;
     BOOST_TEST(::lstat(node.c_str(), &st) < 0, node << " was left behind");

@@ -11,39 +11,15 @@
 #include <cstring>
 #include <fcntl.h>
 #include <string>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
-#include <utility>
 #include <vector>
+#include "support.hpp"
 
 using namespace toolkit;
+using namespace toolkit::testing;
 
 namespace {
-
-// Runs BODY with stderr going to a SOCK_SEQPACKET socket, which keeps the
-// boundaries of every write(2): the result holds one string per write.
-template <typename Body> std::vector<std::string> writes_to_stderr(Body body) {
-    int pair[2];
-    BOOST_TEST_REQUIRE(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0);
-    int saved = ::dup(STDERR_FILENO);
-    BOOST_TEST_REQUIRE(saved >= 0);
-    ::dup2(pair[1], STDERR_FILENO);
-    ::close(pair[1]);
-    body();
-    ::dup2(saved, STDERR_FILENO);
-    ::close(saved);
-    std::vector<std::string> messages;
-    for (int i = 0; i < 1000; ++i) {
-        char buffer[65536];
-        ssize_t n = ::recv(pair[0], buffer, sizeof buffer, MSG_DONTWAIT);
-        if (n <= 0) break;
-        messages.emplace_back(buffer, static_cast<std::size_t>(n));
-    }
-    ::close(pair[0]);
-    return messages;
-}
 
 struct NameGuard {
     ~NameGuard() { set_program_name("toolkit"); }
@@ -77,7 +53,7 @@ BOOST_AUTO_TEST_CASE(failure_constructors) {
 BOOST_AUTO_TEST_CASE(one_write_per_line_in_the_documented_format) {
     NameGuard guard;
     set_program_name("fdmove");
-    auto messages = writes_to_stderr([] {
+    auto messages = capture_stderr([] {
         report_fatal(system_error("descriptor 9", EBADF));
         error("accept", "Too many open files");
         warning("--mode", "660 is decimal");
@@ -96,7 +72,7 @@ BOOST_AUTO_TEST_CASE(a_long_line_is_still_one_write_cut_to_the_limit) {
     NameGuard guard;
     set_program_name("setuidgid");
     std::string detail(10000, 'd');
-    auto messages = writes_to_stderr([&] { error(std::string(5000, 's'), detail); });
+    auto messages = capture_stderr([&] { error(std::string(5000, 's'), detail); });
     BOOST_TEST_REQUIRE(messages.size() == 1u);
     std::string whole = "setuidgid: ERROR: " + std::string(5000, 's') + ": " + detail;
     BOOST_TEST(messages[0] == whole.substr(0, MessageLine::capacity) + "\n");
@@ -107,7 +83,7 @@ BOOST_AUTO_TEST_CASE(a_line_that_just_fits_is_whole) {
     set_program_name("setuidgid");
     std::string prefix = "setuidgid: ERROR: subject: ";
     std::string detail(MessageLine::capacity - prefix.size(), 'd');
-    auto messages = writes_to_stderr([&] { error("subject", detail); });
+    auto messages = capture_stderr([&] { error("subject", detail); });
     BOOST_TEST_REQUIRE(messages.size() == 1u);
     BOOST_TEST(messages[0] == prefix + detail + "\n");
 }
@@ -115,7 +91,7 @@ BOOST_AUTO_TEST_CASE(a_line_that_just_fits_is_whole) {
 BOOST_AUTO_TEST_CASE(numbers_and_parts_make_one_line) {
     NameGuard guard;
     set_program_name("lstream-accept");
-    auto messages = writes_to_stderr([] {
+    auto messages = capture_stderr([] {
         MessageLine().add(-12).add(" started ").add(3u).add("/").add(40ull).write();
         errno = EBADF;
         MessageLine("ERROR", "", "detail").add(" (hint)").write();
@@ -129,7 +105,7 @@ BOOST_AUTO_TEST_CASE(numbers_and_parts_make_one_line) {
 BOOST_AUTO_TEST_CASE(an_empty_subject_is_left_out) {
     NameGuard guard;
     set_program_name("fdmove");
-    auto messages = writes_to_stderr([] {
+    auto messages = capture_stderr([] {
         report_fatal(Failure(111, "", "out of memory"));
         warning("", "careful");
     });
@@ -141,7 +117,7 @@ BOOST_AUTO_TEST_CASE(an_empty_subject_is_left_out) {
 BOOST_AUTO_TEST_CASE(the_name_follows_the_running_program) {
     NameGuard guard;
     BOOST_TEST(program_name() == "toolkit");
-    auto messages = writes_to_stderr([] {
+    auto messages = capture_stderr([] {
         error("x", "first");
         set_program_name("fdmove");
         error("x", "second");
@@ -155,7 +131,7 @@ BOOST_AUTO_TEST_CASE(the_name_follows_the_running_program) {
 }
 
 BOOST_AUTO_TEST_CASE(reporting_keeps_errno) {
-    auto messages = writes_to_stderr([] {
+    auto messages = capture_stderr([] {
         errno = EACCES;
         warning("a", "b");
         BOOST_TEST(errno == EACCES);
@@ -204,46 +180,20 @@ BOOST_AUTO_TEST_CASE(write_all_reports_failure) {
     BOOST_TEST(write_all(-1, "") == true); // nothing to write is not a failure
 }
 
-// Runs BODY in a child with stderr on a SOCK_SEQPACKET socket; the child's
-// wait status and one string per write(2) it made.
-template <typename Body> std::pair<int, std::vector<std::string>> child_writes_to_stderr(Body body) {
-    int pair[2];
-    BOOST_TEST_REQUIRE(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0);
-    pid_t child = ::fork();
-    BOOST_TEST_REQUIRE(child >= 0);
-    if (child == 0) {
-        ::dup2(pair[1], STDERR_FILENO);
-        ::signal(SIGABRT, SIG_DFL);
-        body();
-        ::_exit(0);
-    }
-    ::close(pair[1]);
-    int status = 0;
-    BOOST_TEST_REQUIRE(::waitpid(child, &status, 0) == child);
-    std::vector<std::string> messages;
-    char buffer[4096];
-    ssize_t n;
-    while ((n = ::recv(pair[0], buffer, sizeof buffer, MSG_DONTWAIT)) > 0)
-        messages.emplace_back(buffer, static_cast<std::size_t>(n));
-    ::close(pair[0]);
-    return {status, messages};
-}
-
 BOOST_AUTO_TEST_CASE(a_failed_assertion_is_one_fatal_line_then_abort) {
-    auto [status, messages] = child_writes_to_stderr([] {
+    ChildResult child = in_child([] {
         set_program_name("fdmove");
         __assert_fail("count > 0", "commands/fdmove.cpp", 42, "void toolkit::f()");
     });
-    BOOST_TEST((WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT));
+    BOOST_TEST(child.status == 1000 + SIGABRT);
     std::vector<std::string> expected{"fdmove: FATAL: assertion failed: count > 0 "
                                       "(commands/fdmove.cpp:42, in void toolkit::f())\n"};
-    BOOST_TEST(messages == expected, boost::test_tools::per_element());
+    BOOST_TEST(child.writes == expected, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(an_assertion_without_a_function_name_still_reports) {
-    auto [status, messages] =
-        child_writes_to_stderr([] { __assert_fail("x", "f.c", 4294967295u, nullptr); });
-    BOOST_TEST((WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT));
+    ChildResult child = in_child([] { __assert_fail("x", "f.c", 4294967295u, nullptr); });
+    BOOST_TEST(child.status == 1000 + SIGABRT);
     std::vector<std::string> expected{"toolkit: FATAL: assertion failed: x (f.c:4294967295, in ?)\n"};
-    BOOST_TEST(messages == expected, boost::test_tools::per_element());
+    BOOST_TEST(child.writes == expected, boost::test_tools::per_element());
 }

@@ -32,29 +32,6 @@ struct CwdGuard {
     char saved[4096];
 };
 
-// Runs BODY in a child process; its exit status (a Failure's status when it
-// throws), or 1000 + the signal that killed it. The child is bounded by alarm().
-template <typename Body> int in_child(Body body) {
-    pid_t pid = ::fork();
-    BOOST_TEST_REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::alarm(20);
-        int status = 0;
-        try {
-            body();
-        } catch (const Failure& failure) {
-            status = failure.status();
-        } catch (...) {
-            status = 99;
-        }
-        ::_exit(status);
-    }
-    int status;
-    while (::waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) BOOST_FAIL("waitpid failed");
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
-}
-
 bool root() {
     return ::geteuid() == 0;
 }
@@ -208,7 +185,7 @@ BOOST_AUTO_TEST_CASE(exec_runs_the_program_with_the_environment_given) {
     char* argv[] = {arg0, arg1, arg2, nullptr};
     char env0[] = "TOOLKIT_X=a b";
     char* envp[] = {env0, nullptr};
-    BOOST_TEST(in_child([&] { exec_program(sh, argv, envp); }) == 7);
+    BOOST_TEST(in_child([&] { exec_program(sh, argv, envp); }).status == 7);
 }
 
 BOOST_AUTO_TEST_CASE(exec_failures_are_126_or_127) {
@@ -217,7 +194,7 @@ BOOST_AUTO_TEST_CASE(exec_failures_are_126_or_127) {
     char* argv[] = {arg0, nullptr};
     char* envp[] = {nullptr};
     auto exec_status = [&](const std::string& path) {
-        return in_child([&] { exec_program(path, argv, envp); });
+        return in_child([&] { exec_program(path, argv, envp); }).status;
     };
     BOOST_TEST(exec_status(dir.path + "/missing") == exit_not_found);
     BOOST_TEST(exec_status(dir.path + "/missing/prog") == exit_not_found);
@@ -249,23 +226,15 @@ std::pair<int, std::string> exec_failure(const std::string& path) {
     char arg0[] = "prog";
     char* argv[] = {arg0, nullptr};
     char* envp[] = {nullptr};
-    int pipe_fds[2];
-    BOOST_TEST_REQUIRE(::pipe(pipe_fds) == 0);
-    int status = in_child([&] {
-        ::close(pipe_fds[0]);
+    ChildResult child = in_child([&] {
         try {
             exec_program(path, argv, envp);
         } catch (const Failure& failure) {
-            std::string text = failure.subject() + "|" + failure.detail();
-            if (::write(pipe_fds[1], text.data(), text.size()) < 0) ::_exit(98);
+            if (!write_all(STDERR_FILENO, failure.subject() + "|" + failure.detail())) ::_exit(98);
             throw;
         }
     });
-    ::close(pipe_fds[1]);
-    char buffer[4096];
-    ssize_t n = ::read(pipe_fds[0], buffer, sizeof buffer);
-    ::close(pipe_fds[0]);
-    return {status, n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string()};
+    return {child.status, child.err};
 }
 
 } // namespace

@@ -9,11 +9,12 @@
 #include <cstring>
 #include <grp.h>
 #include <string>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
+#include "support.hpp"
 
 using namespace toolkit;
+using namespace toolkit::testing;
 
 namespace {
 
@@ -45,16 +46,10 @@ std::string describe_self() {
     return text;
 }
 
-// Runs BODY in a child process and returns what the child reported: "FAILURE
-// status|subject|detail" when BODY throws, then describe_self() of the child.
-template <typename Body> std::string in_child(Body body) {
-    int pipe_fds[2];
-    BOOST_TEST_REQUIRE(::pipe(pipe_fds) == 0);
-    pid_t pid = ::fork();
-    BOOST_TEST_REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::alarm(20);
-        ::close(pipe_fds[0]);
+// What a child that ran BODY reports: "FAILURE status|subject|detail" when BODY
+// throws, then describe_self() of the child afterwards.
+template <typename Body> std::string identity_after(Body body) {
+    ChildResult child = in_child([&] {
         std::string report;
         try {
             body();
@@ -63,20 +58,10 @@ template <typename Body> std::string in_child(Body body) {
                      failure.detail() + "\n";
         }
         report += describe_self();
-        bool written = ::write(pipe_fds[1], report.data(), report.size()) ==
-                       static_cast<ssize_t>(report.size());
-        ::_exit(written ? 0 : 1);
-    }
-    ::close(pipe_fds[1]);
-    std::string report;
-    char buffer[4096];
-    for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;)
-        report.append(buffer, static_cast<std::size_t>(n));
-    ::close(pipe_fds[0]);
-    int status;
-    ::waitpid(pid, &status, 0);
-    BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0));
-    return report;
+        if (!write_all(STDERR_FILENO, report)) ::_exit(1);
+    });
+    BOOST_TEST(child.status == 0);
+    return child.err;
 }
 
 bool root() {
@@ -92,14 +77,15 @@ const std::string einval = std::strerror(EINVAL);
 
 BOOST_AUTO_TEST_CASE(drops_to_the_identity_given) {
     if (!root()) return;
-    std::string report = in_child([] { assume_identity(Identity{65534, 65534, {65534, 100}}); });
+    std::string report =
+        identity_after([] { assume_identity(Identity{65534, 65534, {65534, 100}}); });
     BOOST_TEST(report ==
                "uid 65534 65534 65534 gid 65534 65534 65534 groups 100 65534 setuid0 " + eperm);
 }
 
 BOOST_AUTO_TEST_CASE(user_and_group_may_differ) {
     if (!root()) return;
-    std::string report = in_child([] {
+    std::string report = identity_after([] {
         assume_identity(Identity{1000, 2000, {4000, 2000, 3000}});
     });
     BOOST_TEST(report ==
@@ -109,20 +95,20 @@ BOOST_AUTO_TEST_CASE(user_and_group_may_differ) {
 BOOST_AUTO_TEST_CASE(the_group_list_is_exactly_the_one_given) {
     if (!root()) return;
     // Start from a process with many groups: none of them may survive.
-    std::string only = in_child([] {
+    std::string only = identity_after([] {
         gid_t many[] = {1, 2, 3, 4, 5};
         if (::setgroups(5, many) < 0) throw system_error("test setup", errno);
         assume_identity(Identity{4242, 4242, {4242}});
     });
     BOOST_TEST(only == "uid 4242 4242 4242 gid 4242 4242 4242 groups 4242 setuid0 " + eperm);
 
-    std::string none = in_child([] { assume_identity(Identity{4242, 4243, {}}); });
+    std::string none = identity_after([] { assume_identity(Identity{4242, 4243, {}}); });
     BOOST_TEST(none == "uid 4242 4242 4242 gid 4243 4243 4243 groups setuid0 " + eperm);
 }
 
 BOOST_AUTO_TEST_CASE(ids_at_the_limit) {
     if (!root()) return;
-    std::string report = in_child([] {
+    std::string report = identity_after([] {
         assume_identity(Identity{4294967294u, 4294967294u, {4294967294u}});
     });
     BOOST_TEST(report ==
@@ -133,13 +119,13 @@ BOOST_AUTO_TEST_CASE(ids_at_the_limit) {
 
 BOOST_AUTO_TEST_CASE(staying_root_is_allowed) {
     if (!root()) return;
-    std::string report = in_child([] { assume_identity(Identity{0, 0, {0}}); });
+    std::string report = identity_after([] { assume_identity(Identity{0, 0, {0}}); });
     BOOST_TEST(report == "uid 0 0 0 gid 0 0 0 groups 0");
 }
 
 BOOST_AUTO_TEST_CASE(too_many_groups_fails_before_anything_changed) {
     if (!root()) return;
-    std::string report = in_child([] {
+    std::string report = identity_after([] {
         gid_t start[] = {0};
         if (::setgroups(1, start) < 0) throw system_error("test setup", errno);
         std::vector<gid_t> groups(static_cast<std::size_t>(::sysconf(_SC_NGROUPS_MAX)) + 1);
@@ -152,7 +138,7 @@ BOOST_AUTO_TEST_CASE(too_many_groups_fails_before_anything_changed) {
 
 BOOST_AUTO_TEST_CASE(an_invalid_group_in_the_list_fails) {
     if (!root()) return;
-    std::string report = in_child([] {
+    std::string report = identity_after([] {
         gid_t start[] = {0};
         if (::setgroups(1, start) < 0) throw system_error("test setup", errno);
         assume_identity(Identity{65534, 65534, {65534, static_cast<gid_t>(-1)}});
@@ -162,12 +148,12 @@ BOOST_AUTO_TEST_CASE(an_invalid_group_in_the_list_fails) {
 
 BOOST_AUTO_TEST_CASE(an_invalid_gid_or_uid_fails_naming_the_call) {
     if (!root()) return;
-    std::string gid = in_child([] {
+    std::string gid = identity_after([] {
         assume_identity(Identity{65534, static_cast<gid_t>(-1), {65534}});
     });
     BOOST_TEST(gid.starts_with("FAILURE 111|setgid 4294967295|" + einval + "\nuid 0 0 0 "));
 
-    std::string uid = in_child([] {
+    std::string uid = identity_after([] {
         assume_identity(Identity{static_cast<uid_t>(-1), 65534, {65534}});
     });
     BOOST_TEST(
@@ -176,7 +162,7 @@ BOOST_AUTO_TEST_CASE(an_invalid_gid_or_uid_fails_naming_the_call) {
 
 BOOST_AUTO_TEST_CASE(without_privilege_it_fails_cleanly) {
     if (!root()) return;
-    std::string report = in_child([] {
+    std::string report = identity_after([] {
         if (::setgid(65534) < 0 || ::setuid(65534) < 0) throw system_error("test setup", errno);
         assume_identity(Identity{0, 0, {0}});
     });
