@@ -185,10 +185,8 @@ class AcceptTestCase(ToolkitTestCase):
 
 class Usage(AcceptTestCase):
     def test_missing_next_program(self):
-        for label, argv in forms(APPLET):
-            with self.subTest(label):
-                self.assertFatal(run(argv), APPLET, USAGE, "NEXT-PROG")
-                self.assertFatal(run(argv + ["-v"]), APPLET, USAGE, "NEXT-PROG")
+        self.case(APPLET, [], status=USAGE, fatal="NEXT-PROG")
+        self.case(APPLET, ["-v"], status=USAGE, fatal="NEXT-PROG")
 
     def test_bad_limits(self):
         for value in ["0", "-1", "x", "2147483648", "1k", ""]:
@@ -246,10 +244,7 @@ class Listeners(AcceptTestCase):
                 o.close()
 
     def test_not_open(self):
-        for label, argv in forms(APPLET):
-            with self.subTest(label):
-                result = run(argv + ["true"], pass_fds=())
-                self.assertFatal(result, APPLET, FAILURE, "descriptor 3", "not open")
+        self.case(APPLET, ["true"], status=FAILURE, fatal=("descriptor 3", "not open"), pass_fds=())
 
     def test_regular_file(self):
         result = self.start_on(lambda: open(self.socket_path("file"), "w"))
