@@ -1,174 +1,15 @@
 // local-stream-socket-listen: a listening AF_UNIX stream socket on descriptor 3+n, then chain.
-#include "accounts.hpp"
-#include "applet.hpp"
-#include "chain.hpp"
-#include "diagnostics.hpp"
-#include "fd.hpp"
-#include "listen_fds.hpp"
-#include "socket.hpp"
-#include "socket_node.hpp"
+#include "local_listen.hpp"
 
-#include <cerrno>
-#include <climits>
-#include <cstring>
-#include <fcntl.h>
-#include <memory>
-#include <optional>
-#include <string>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <utility>
+#include <sys/socket.h>
 
 namespace toolkit::applets {
 
 namespace {
 
-constexpr uid_t keep_uid = static_cast<uid_t>(-1);
-constexpr gid_t keep_gid = static_cast<gid_t>(-1);
+const LocalListenKind kind{SOCK_STREAM, "local-stream-socket-listen"};
 
-const OptionSpec options[] = {
-    {"backlog", 'b', OptionKind::number, "N", "let N connections wait to be accepted (default 5)",
-     0, INT_MAX},
-    {"uid", 'u', OptionKind::number, "N", "give the socket file to user id N", 0, max_account_id},
-    {"gid", 'g', OptionKind::number, "N", "give the socket file to group id N", 0, max_account_id},
-    {"user", 0, OptionKind::text, "NAME", "give the socket file to the account NAME"},
-    {"group", 0, OptionKind::text, "NAME", "give the socket file to the group NAME"},
-    {"mode", 'm', OptionKind::number, "N", "permissions of the socket file (octal, e.g. 0660)", 0,
-     07777, true},
-    {"pass-credentials", 0, OptionKind::flag, "", "turn on SO_PASSCRED"},
-    {"pass-security", 0, OptionKind::flag, "", "turn on SO_PASSSEC"},
-    {"upstart-compatibility", 0, OptionKind::flag, "", "set UPSTART_FDS and UPSTART_EVENTS"},
-    {"systemd-compatibility", 0, OptionKind::flag, "", "append the socket to a LISTEN_FDS set"},
-    {"name", 0, OptionKind::text, "NAME", "the socket's name in LISTEN_FDNAMES"},
-};
-
-struct ListenPlan {
-    std::string name; // PATH as given, for messages
-    LocalAddress address;
-    int backlog = 5;
-    std::optional<mode_t> mode;
-    uid_t uid = keep_uid;
-    gid_t gid = keep_gid;
-    bool pass_credentials = false;
-    bool pass_security = false;
-    bool upstart = false;
-    bool systemd = false;
-    std::optional<std::string> fd_name;
-};
-
-// The process umask for as long as the socket is being bound: bind(2) makes
-// the file with 0777 minus the umask, so the mode is right from birth and no
-// chmod by path is ever needed.
-class UmaskGuard {
-  public:
-    explicit UmaskGuard(mode_t mask) : saved_(::umask(mask)) {}
-    ~UmaskGuard() { ::umask(saved_); }
-    UmaskGuard(const UmaskGuard&) = delete;
-    UmaskGuard& operator=(const UmaskGuard&) = delete;
-
-  private:
-    mode_t saved_;
-};
-
-void set_flag(int fd, int option, const char* what) {
-    int on = 1;
-    if (::setsockopt(fd, SOL_SOCKET, option, &on, sizeof on) < 0) throw system_error(what, errno);
-}
-
-// The undo of a start that failed in this link or a later one. A later link
-// may have dropped the privileges the removal needs (setuidgid, then a
-// failure): the node is then left, and a warning says so.
-void remove_node(const SocketNode& node) {
-    int err = 0;
-    if (node.remove(err)) return;
-    set_program_name("local-stream-socket-listen");
-    warning(node.path(), std::string("left behind after the chain failed: ") + std::strerror(err));
-}
-
-class Listen : public Step {
-  public:
-    explicit Listen(ListenPlan plan) : plan_(std::move(plan)) {}
-
-    void run(Chain& chain) override {
-        int inherited = plan_.systemd ? inherited_listen_fds(chain.environment, ::getpid()) : 0;
-        int target = first_listen_fd + inherited;
-
-        UniqueFd socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        if (!socket) throw system_error("socket", errno);
-        if (plan_.pass_credentials) set_flag(socket.get(), SO_PASSCRED, "SO_PASSCRED");
-        if (plan_.pass_security) set_flag(socket.get(), SO_PASSSEC, "SO_PASSSEC");
-        std::optional<SocketNode> node;
-        if (!plan_.address.abstract()) {
-            node.emplace(plan_.name);
-            node->remove_stale(plan_.address);
-        }
-        {
-            std::optional<UmaskGuard> umask;
-            if (plan_.mode) umask.emplace(~*plan_.mode & 0777);
-            // bind(2) has no *at form: the full path, so that the socket's
-            // name is PATH; the checks after it catch a swapped directory.
-            if (::bind(socket.get(), reinterpret_cast<const sockaddr*>(&plan_.address.address),
-                       plan_.address.length) < 0)
-                throw system_error(plan_.name, errno);
-        }
-        if (node) {
-            // The undo is in place before anything else can fail.
-            auto bound = std::make_shared<SocketNode>(std::move(*node));
-            bound->record_bind(socket.get(), plan_.mode);
-            chain.on_failure([bound] { remove_node(*bound); });
-            // Owner and mode are final before listen(2): no client ever sees them otherwise.
-            bound->set_owner_and_mode(plan_.uid, plan_.gid, plan_.mode);
-            // Closed before the socket moves: the move could land on its number.
-            bound->close_directory();
-        }
-        if (::listen(socket.get(), plan_.backlog) < 0) throw system_error(plan_.name, errno);
-        fd_move(target, socket.release());
-        announce_listener(chain.environment, {plan_.systemd, plan_.upstart, plan_.fd_name},
-                          inherited);
-    }
-
-  private:
-    ListenPlan plan_;
-};
-
-// Everything that can be refused without touching anything is refused here,
-// account names included, so a bad chain stops before the socket exists.
-std::unique_ptr<Step> plan(Invocation& invocation) {
-    const ParsedOptions& given = invocation.options();
-    if (given.has("uid") && given.has("user"))
-        throw usage_error("--user", "cannot be used with --uid");
-    if (given.has("gid") && given.has("group"))
-        throw usage_error("--group", "cannot be used with --gid");
-
-    ListenPlan plan;
-    plan.backlog = static_cast<int>(given.number("backlog").value_or(5));
-    if (auto mode = given.number("mode")) plan.mode = static_cast<mode_t>(*mode);
-    plan.pass_credentials = given.has("pass-credentials");
-    plan.pass_security = given.has("pass-security");
-    plan.upstart = given.has("upstart-compatibility");
-    plan.systemd = given.has("systemd-compatibility");
-    if (auto name = given.text("name")) {
-        if (!plan.systemd) throw usage_error("--name", "needs --systemd-compatibility");
-        check_listen_fd_name(*name);
-        plan.fd_name = std::string(*name);
-    }
-
-    plan.name = std::string(invocation.operand("PATH"));
-    plan.address = make_local_address("PATH", plan.name);
-    if (!plan.address.abstract()) split_socket_path("PATH", plan.name); // refused now, not when acting
-    if (plan.address.abstract())
-        for (const char* option : {"mode", "uid", "gid", "user", "group"})
-            if (given.has(option))
-                throw usage_error(std::string("--") + option, "an abstract socket (" + plan.name +
-                                                                  ") has no file to apply it to");
-    invocation.next_program();
-
-    if (auto uid = given.number("uid")) plan.uid = static_cast<uid_t>(*uid);
-    if (auto gid = given.number("gid")) plan.gid = static_cast<gid_t>(*gid);
-    if (auto user = given.text("user")) plan.uid = find_account("--user", *user).uid;
-    if (auto group = given.text("group")) plan.gid = find_group("--group", *group);
-    return std::make_unique<Listen>(std::move(plan));
-}
+std::unique_ptr<Step> plan(Invocation& invocation) { return plan_local_listen(invocation, kind); }
 
 } // namespace
 
@@ -176,7 +17,7 @@ extern const AppletInfo local_stream_socket_listen{
     {"local-stream-socket-listen", "PATH NEXT-PROG [ARGS...]",
      "Listen on the AF_UNIX stream socket PATH (@NAME: abstract), on descriptor 3 (or the next one "
      "in a LISTEN_FDS set), then run NEXT-PROG.",
-     options, "lstream-listen"},
+     local_listen_options(SOCK_STREAM), "lstream-listen"},
     plan,
 };
 

@@ -78,36 +78,37 @@ std::optional<std::uint32_t> bound_node_inode(int socket_fd) {
 
 namespace {
 
-// A connect(2) that never waits: 0 when a server took it (or would, with a
-// full backlog), otherwise the errno.
-int probe_connect(const LocalAddress& address) {
-    UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+// A connect(2) that never waits: 0 when a socket of TYPE took it (or would,
+// with a full backlog), or a live one of another type is there; otherwise the errno.
+int probe_connect(const LocalAddress& address, int type) {
+    UniqueFd probe(::socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!probe) throw system_error("socket", errno);
     int rc;
     do
         rc = ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&address.address),
                        address.length);
     while (rc < 0 && errno == EINTR);
-    if (rc == 0 || errno == EAGAIN || errno == EINPROGRESS) return 0;
+    if (rc == 0 || errno == EAGAIN || errno == EINPROGRESS || errno == EPROTOTYPE) return 0;
     return errno;
 }
 
 } // namespace
 
-bool server_answers(std::string_view subject, const LocalAddress& address) {
-    int error = probe_connect(address);
+bool server_answers(std::string_view subject, const LocalAddress& address, int type) {
+    int error = probe_connect(address, type);
     if (error == 0) return true;
     if (error == ECONNREFUSED) return false;
     throw system_error(std::string(subject), error);
 }
 
-bool node_server_answers(std::string_view subject, int node_fd, const LocalAddress& fallback) {
+bool node_server_answers(std::string_view subject, int node_fd, const LocalAddress& fallback,
+                         int type) {
     int error =
-        probe_connect(make_local_address(subject, "/proc/self/fd/" + std::to_string(node_fd)));
+        probe_connect(make_local_address(subject, "/proc/self/fd/" + std::to_string(node_fd)), type);
     if (error == 0) return true;
     if (error == ECONNREFUSED) return false;
     // No /proc (an early initramfs): the handle cannot be named, ask by path.
-    if (error == ENOENT) return server_answers(subject, fallback);
+    if (error == ENOENT) return server_answers(subject, fallback, type);
     throw system_error(std::string(subject), error);
 }
 
@@ -123,7 +124,7 @@ SocketNode::SocketNode(std::string_view path) : path_(path) {
     directory_inode_ = held.st_ino;
 }
 
-void SocketNode::remove_stale(const LocalAddress& address) {
+void SocketNode::remove_stale(const LocalAddress& address, int type) {
     const char* leaf = leaf_.c_str();
     struct stat found;
     if (::fstatat(directory_.get(), leaf, &found, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -140,7 +141,7 @@ void SocketNode::remove_stale(const LocalAddress& address) {
     if (::fstat(node.get(), &held) < 0) throw system_error(path_, errno);
     if (held.st_dev != found.st_dev || held.st_ino != found.st_ino)
         throw Failure(exit_failure, path_, "changed while being checked; left alone");
-    if (node_server_answers(path_, node.get(), address))
+    if (node_server_answers(path_, node.get(), address, type))
         throw Failure(exit_failure, path_, "in use by a running server");
     // Unlink the very file we probed: one swapped in meanwhile is left alone.
     struct stat now;

@@ -29,15 +29,18 @@ struct SocketPathParts {
 };
 SocketPathParts split_socket_path(std::string_view subject, std::string_view path);
 
-// Whether a server accepts stream connections at ADDRESS. The probe never
-// waits (a full backlog counts as a server); a refused connection means no
-// server. Any other error is thrown, naming SUBJECT.
-bool server_answers(std::string_view subject, const LocalAddress& address);
+// Whether a socket of TYPE (SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM) is
+// bound at ADDRESS and in use: a listening server, or a bound datagram
+// socket. The probe never waits (a full backlog counts as a server); a
+// refused connection means nobody. A live socket of another type counts as
+// in use. Any other error is thrown, naming SUBJECT.
+bool server_answers(std::string_view subject, const LocalAddress& address, int type = SOCK_STREAM);
 
 // The same question about the socket file NODE_FD holds (an O_PATH handle),
 // asked through /proc/self/fd so that no path is resolved again. Without
 // /proc, FALLBACK is asked instead.
-bool node_server_answers(std::string_view subject, int node_fd, const LocalAddress& fallback);
+bool node_server_answers(std::string_view subject, int node_fd, const LocalAddress& fallback,
+                         int type = SOCK_STREAM);
 
 
 // The node of a listening socket, from before bind(2) until it is handed on.
@@ -53,10 +56,10 @@ class SocketNode {
     explicit SocketNode(std::string_view path);
 
     // bind(2) fails on an existing file, so a socket left by a server that is
-    // gone is removed first. Only a socket that refuses connections (probed
-    // at ADDRESS's file through a handle) goes; a running server or anything
+    // gone is removed first. Only a socket that refuses connections of TYPE
+    // (probed at ADDRESS's file through a handle) goes; a running server or anything
     // that is not a socket is an error, and nothing is touched.
-    void remove_stale(const LocalAddress& address);
+    void remove_stale(const LocalAddress& address, int type = SOCK_STREAM);
 
     // After bind(2) of SOCKET_FD at the path, with the umask giving MODE (or
     // none): record which file it made, while the directory is still open.
