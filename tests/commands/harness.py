@@ -127,7 +127,7 @@ class ToolkitTestCase(unittest.TestCase):
             self.assertIn(fragment, lines[0])
 
     def case(self, applet, args, *, status=0, stdout=None, stderr=None, fatal=None, fatal_by=None,
-             wrap=None, then=None, public=False, **run_kwargs):
+             wrap=None, before=None, then=None, public=False, **run_kwargs):
         """One test case in one call, as toybox's testcmd: run APPLET ARGS in both invocation forms
         (a link named APPLET, and `toolkit APPLET`) and check each: the exit
         STATUS, stdout when STDOUT is given, and on stderr either exactly one
@@ -137,7 +137,8 @@ class ToolkitTestCase(unittest.TestCase):
         (another applet) is the one that fails.
         WRAP(argv) puts a launcher around the command. ARGS may be a function
         of the form's name ("symlink", "multicall") when each form needs its own
-        (a fresh path, say); THEN(result, form) checks more after each run.
+        (a fresh path, say); BEFORE(form) prepares each run (a file in the
+        way, say) and THEN(result, form) checks more after it.
         PUBLIC runs a copy of the binary that every user can reach (see
         public_toolkit()), for a run that starts as another user (preexec_fn=).
         Other keywords go to run() (env=, cwd=, input=, ...). Returns the
@@ -146,6 +147,8 @@ class ToolkitTestCase(unittest.TestCase):
             fatal = (fatal,)
         results = []
         for label, prefix in forms(applet, public=public):
+            if before is not None:
+                before(label)
             argv = prefix + list(args(label) if callable(args) else args)
             result = run(wrap(argv) if wrap else argv, **run_kwargs)
             with self.subTest(form=label):
