@@ -77,7 +77,8 @@ const std::string group_path = "/etc/group";
 // Shared by both builds: an empty name would be looked up and reported as
 // "no such account" with nothing to say which word was empty.
 void check_name(std::string_view subject, std::string_view name, const char* what) {
-    if (name.empty()) throw usage_error(std::string(subject), std::string("empty ") + what + " name");
+    if (name.empty())
+        throw usage_error(std::string(subject), std::string("empty ") + what + " name");
 }
 
 } // namespace

@@ -72,7 +72,8 @@ int install_links(const std::string& binary, const std::string& directory, bool 
     std::string report;
     for (const AppletInfo* applet : all_applets()) {
         std::string name(applet->syntax.name);
-        std::string target = directory + "/" + name;
+        std::string target = directory;
+        target.append("/").append(name);
         struct stat existing;
         if (::fstatat(dir.get(), name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
             struct stat resolved;

@@ -106,7 +106,8 @@ void check_octal_hint(const OptionSpec& spec, std::string_view text, std::uint64
     if (spec.octal_expected && number && number->base == NumberBase::decimal && value > 7) {
         char digits[32];
         std::string_view octal(digits, std::to_chars(digits, digits + sizeof digits, value, 8).ptr);
-        std::string detail = std::string(text) + " is decimal (0" + std::string(octal) + " in octal)";
+        std::string detail(text);
+        detail.append(" is decimal (0").append(octal).append(" in octal)");
         // "write 0680" would be refused: suggest the leading 0 only where it makes an octal number.
         if (text.find_first_not_of("01234567") == std::string_view::npos)
             detail.append("; write 0").append(text).append(" if octal was meant");

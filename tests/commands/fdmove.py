@@ -6,7 +6,7 @@ import os
 import shutil
 import tempfile
 
-from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, TOOLKIT, USAGE, ToolkitTestCase, forms,
+from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, TOOLKIT, USAGE, ToolkitTestCase,
                      main, probe, run)
 
 INT_MAX = 2**31 - 1
@@ -77,94 +77,71 @@ class Moving(FdTestCase):
 
     def test_copy_leaves_from_open(self):
         for option in ("-c", "--copy"):
-            for label, fdmove in forms("fdmove"):
-                with self.subTest(form=label, option=option):
-                    result = run(self.with_open(fdmove + [option, "7", "5"] + fd_report(5, 7), fd5="alpha"))
-                    self.assertClean(result, "5:alpha\n7:alpha\n")
+            with self.subTest(option=option):
+                self.case("fdmove", [option, "7", "5"] + fd_report(5, 7), stdout="5:alpha\n7:alpha\n",
+                          wrap=lambda argv: self.with_open(argv, fd5="alpha"))
 
     def test_repeated_copy_option(self):
-        result = run(self.with_open(forms("fdmove")[0][1] + ["-c", "--copy", "7", "5"] + fd_report(5, 7),
-                                    fd5="alpha"))
-        self.assertClean(result, "5:alpha\n7:alpha\n")
+        self.case("fdmove", ["-c", "--copy", "7", "5"] + fd_report(5, 7), stdout="5:alpha\n7:alpha\n",
+                  wrap=lambda argv: self.with_open(argv, fd5="alpha"))
 
     def test_same_descriptor_stays_open(self):
         for option in ([], ["-c"]):
-            for label, fdmove in forms("fdmove"):
-                with self.subTest(form=label, option=option):
-                    result = run(self.with_open(fdmove + option + ["5", "5"] + fd_report(5), fd5="alpha"))
-                    self.assertClean(result, "5:alpha\n")
+            with self.subTest(option=option):
+                self.case("fdmove", option + ["5", "5"] + fd_report(5), stdout="5:alpha\n",
+                          wrap=lambda argv: self.with_open(argv, fd5="alpha"))
 
     def test_standard_descriptors(self):
         # The usual use: stderr joins stdout.
-        for label, fdmove in forms("fdmove"):
-            with self.subTest(form=label):
-                result = run(fdmove + ["-c", "2", "1", "sh", "-c", "echo out; echo err >&2"])
-                self.assertClean(result, "out\nerr\n")
+        self.case("fdmove", ["-c", "2", "1", "sh", "-c", "echo out; echo err >&2"], stdout="out\nerr\n")
 
     def test_socket_on_standard_input(self):
         # fdmove 0 3: an inetd-style program finds descriptor 3 on its standard input.
-        for label, fdmove in forms("fdmove"):
-            with self.subTest(form=label):
-                result = run(self.with_open(fdmove + ["0", "3", "cat"], fd3="alpha"), input="ignored\n")
-                self.assertClean(result, "alpha\n")
+        self.case("fdmove", ["0", "3", "cat"], stdout="alpha\n", input="ignored\n",
+                  wrap=lambda argv: self.with_open(argv, fd3="alpha"))
 
     def test_environment_is_passed_on_unchanged(self):
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "B": "2", "A": "1", "ODD": "x=y\nz", "E": ""}
         direct = run(["env", "-0"], env=env)
-        for label, fdmove in forms("fdmove"):
-            with self.subTest(form=label):
-                chained = run(fdmove + ["1", "1", "fdmove", "-c", "2", "2", "env", "-0"], env=env)
-                self.assertClean(chained, direct.stdout)
+        self.case("fdmove", ["1", "1", "fdmove", "-c", "2", "2", "env", "-0"], stdout=direct.stdout, env=env)
 
     def test_c_numbers(self):
         for to, actual in (("010", 8), ("0x9", 9), ("0XA", 10), ("00", 0), ("0", 0)):
             with self.subTest(to=to):
-                result = run(self.with_open(forms("fdmove")[1][1] + [to, "5"] + fd_report(actual, 5),
-                                            fd5="alpha"))
-                self.assertClean(result, f"{actual}:alpha\n5:closed\n")
+                self.case("fdmove", [to, "5"] + fd_report(actual, 5), stdout=f"{actual}:alpha\n5:closed\n",
+                          wrap=lambda argv: self.with_open(argv, fd5="alpha"))
 
     def test_options_stop_at_first_operand(self):
         # "-c" after TO FROM belongs to the next program, not to fdmove.
-        result = run(self.with_open(forms("fdmove")[0][1] + ["7", "5"] + fd_report(5, 7) + ["-c"], fd5="alpha"))
-        self.assertExit(result, 0)
-        self.assertEqual(result.stdout, "5:closed\n7:alpha\n-c:closed\n")
+        self.case("fdmove", ["7", "5"] + fd_report(5, 7) + ["-c"], stdout="5:closed\n7:alpha\n-c:closed\n",
+                  wrap=lambda argv: self.with_open(argv, fd5="alpha"))
 
     def test_double_dash_ends_options(self):
-        result = run(self.with_open(forms("fdmove")[0][1] + ["--", "7", "5"] + fd_report(7), fd5="alpha"))
-        self.assertClean(result, "7:alpha\n")
+        self.case("fdmove", ["--", "7", "5"] + fd_report(7), stdout="7:alpha\n",
+                  wrap=lambda argv: self.with_open(argv, fd5="alpha"))
 
     def test_in_process_chain_of_moves(self):
-        for label, fdmove in forms("fdmove"):
-            with self.subTest(form=label):
-                argv = fdmove + ["7", "5", "fdmove", "-c", "8", "7", "fdmove", "9", "8"] + fd_report(5, 7, 8, 9)
-                result = run(self.with_open(argv, fd5="alpha"))
-                self.assertClean(result, "5:closed\n7:alpha\n8:closed\n9:alpha\n")
-
+        self.case("fdmove", ["7", "5", "fdmove", "-c", "8", "7", "fdmove", "9", "8"] + fd_report(5, 7, 8, 9),
+                  stdout="5:closed\n7:alpha\n8:closed\n9:alpha\n",
+                  wrap=lambda argv: self.with_open(argv, fd5="alpha"))
 
 class Help(ToolkitTestCase):
     def test_help_exits_0(self):
+        def usage(result, form):
+            self.assertTrue(result.stdout.startswith("Usage: fdmove [OPTIONS] TO FROM NEXT-PROG"), result.stdout)
+            self.assertIn("--copy", result.stdout)
         for spelling in ("--help", "--usage", "-?"):
-            for label, fdmove in forms("fdmove"):
-                with self.subTest(form=label, spelling=spelling):
-                    result = run(fdmove + [spelling])
-                    self.assertClean(result)
-                    self.assertTrue(result.stdout.startswith("Usage: fdmove [OPTIONS] TO FROM NEXT-PROG"),
-                                    result.stdout)
-                    self.assertIn("--copy", result.stdout)
+            with self.subTest(spelling=spelling):
+                self.case("fdmove", [spelling], then=usage)
 
     def test_help_wins_even_before_operands(self):
-        result = run(forms("fdmove")[0][1] + ["-c", "--help", "1", "2", "false"])
-        self.assertClean(result)
-        self.assertIn("Usage: fdmove", result.stdout)
-
+        self.case("fdmove", ["-c", "--help", "1", "2", "false"],
+                  then=lambda result, form: self.assertIn("Usage: fdmove", result.stdout))
 
 class UsageErrors(ToolkitTestCase):
     def assertUsage(self, args, *fragments):
-        for label, fdmove in forms("fdmove"):
-            with self.subTest(form=label, args=args):
-                result = run(fdmove + args)
-                self.assertFatal(result, "fdmove", USAGE, *fragments)
-                self.assertEqual(result.stdout, "")
+        with self.subTest(args=args):
+            self.case("fdmove", args, status=USAGE, fatal=fragments, stdout="")
 
     def test_missing_operands(self):
         self.assertUsage([], "TO: missing operand")
@@ -202,101 +179,67 @@ class UsageErrors(ToolkitTestCase):
     def test_usage_error_in_a_later_link_moves_nothing(self):
         # If the first link acted, stderr would be a copy of stdout and the message
         # would arrive on stdout.
-        for label, fdmove in forms("fdmove"):
-            with self.subTest(form=label):
-                result = run(fdmove + ["-c", "2", "1", "setuidgid", "--bogus", "nobody", "true"])
-                self.assertFatal(result, "setuidgid", USAGE, "bogus")
-                self.assertEqual(result.stdout, "")
-                result = run(fdmove + ["-c", "2", "1", "fdmove", "1", "x", "true"])
-                self.assertFatal(result, "fdmove", USAGE, "FROM: not a number: x")
-                self.assertEqual(result.stdout, "")
-
+        self.case("fdmove", ["-c", "2", "1", "setuidgid", "--bogus", "nobody", "true"], status=USAGE,
+                  fatal="bogus", fatal_by="setuidgid", stdout="")
+        self.case("fdmove", ["-c", "2", "1", "fdmove", "1", "x", "true"], status=USAGE,
+                  fatal="FROM: not a number: x", stdout="")
 
 class SystemFailures(FdTestCase):
     def test_closed_from_is_111_naming_it(self):
         marker = self.path("ran")
-        for label, fdmove in forms("fdmove"):
-            with self.subTest(form=label):
-                result = run(fdmove + ["7", "9", "touch", marker])
-                self.assertFatal(result, "fdmove", FAILURE, "descriptor 9", os.strerror(9))
-                self.assertEqual(result.stderr, "fdmove: FATAL: descriptor 9: Bad file descriptor\n")
-                self.assertEqual(result.stdout, "")
-                self.assertFalse(os.path.exists(marker), "the next program ran")
+        self.case("fdmove", ["7", "9", "touch", marker], status=FAILURE,
+                  fatal=("descriptor 9", os.strerror(9)), stdout="",
+                  then=lambda result, form: self.assertEqual(
+                      result.stderr, "fdmove: FATAL: descriptor 9: Bad file descriptor\n"))
+        self.assertFalse(os.path.exists(marker), "the next program ran")
 
     def test_closed_from_with_copy_and_same_number(self):
         for args in (["-c", "7", "9"], ["9", "9"], ["-c", "9", "9"]):
             with self.subTest(args=args):
-                result = run(forms("fdmove")[1][1] + args + ["true"])
-                self.assertFatal(result, "fdmove", FAILURE, "descriptor 9")
+                self.case("fdmove", args + ["true"], status=FAILURE, fatal="descriptor 9")
 
     def test_to_beyond_the_descriptor_limit(self):
-        result = run(forms("fdmove")[0][1] + [str(INT_MAX), "1", "true"])
-        self.assertFatal(result, "fdmove", FAILURE, f"descriptor {INT_MAX}", "Bad file descriptor")
+        self.case("fdmove", [str(INT_MAX), "1", "true"], status=FAILURE,
+                  fatal=(f"descriptor {INT_MAX}", "Bad file descriptor"))
 
     def test_later_link_failure_stops_the_chain(self):
         marker = self.path("ran")
-        result = run(forms("fdmove")[1][1] + ["1", "1", "fdmove", "7", "9", "touch", marker])
-        self.assertFatal(result, "fdmove", FAILURE, "descriptor 9")
+        self.case("fdmove", ["1", "1", "fdmove", "7", "9", "touch", marker], status=FAILURE,
+                  fatal="descriptor 9")
         self.assertFalse(os.path.exists(marker))
-
 
 class NextProgram(FdTestCase):
     def test_not_found_is_127_and_nothing_moved(self):
         # Were stderr moved first, the message would arrive on stdout.
-        for label, fdmove in forms("fdmove"):
-            with self.subTest(form=label):
-                result = run(fdmove + ["-c", "2", "1", "no-such-program-anywhere"])
-                self.assertEqual(result.stderr,
-                                 "fdmove: FATAL: no-such-program-anywhere: not found in PATH\n")
-                self.assertFatal(result, "fdmove", NOT_FOUND)
-                self.assertEqual(result.stdout, "")
+        self.case("fdmove", ["-c", "2", "1", "no-such-program-anywhere"], status=NOT_FOUND, fatal=(), stdout="",
+                  then=lambda result, form: self.assertEqual(
+                      result.stderr, "fdmove: FATAL: no-such-program-anywhere: not found in PATH\n"))
 
     def test_missing_path_is_127(self):
         missing = self.path("missing")
-        for label, fdmove in forms("fdmove"):
-            with self.subTest(form=label):
-                result = run(fdmove + ["-c", "2", "1", missing])
-                self.assertFatal(result, "fdmove", NOT_FOUND, missing, "not found")
-                self.assertEqual(result.stdout, "")
+        self.case("fdmove", ["-c", "2", "1", missing], status=NOT_FOUND, fatal=(missing, "not found"), stdout="")
 
     def test_missing_at_the_end_of_a_longer_chain_is_127(self):
-        result = run(forms("fdmove")[0][1] + ["-c", "2", "1", "fdmove", "1", "1", "no-such-program-anywhere"])
-        self.assertFatal(result, "fdmove", NOT_FOUND, "no-such-program-anywhere")
-        self.assertEqual(result.stdout, "")
+        self.case("fdmove", ["-c", "2", "1", "fdmove", "1", "1", "no-such-program-anywhere"], status=NOT_FOUND,
+                  fatal="no-such-program-anywhere", stdout="")
 
     def test_not_executable_is_126(self):
         plain = self.executable("plain", "#!/bin/sh\necho ran\n", mode=0o644)
-        for label, fdmove in forms("fdmove"):
-            with self.subTest(form=label):
-                result = run(fdmove + ["-c", "2", "1", plain])
-                self.assertFatal(result, "fdmove", CANNOT_RUN, plain, "Permission denied")
-                self.assertEqual(result.stdout, "")
+        self.case("fdmove", ["-c", "2", "1", plain], status=CANNOT_RUN, fatal=(plain, "Permission denied"),
+                  stdout="")
 
     def test_directory_is_126(self):
-        for label, fdmove in forms("fdmove"):
-            with self.subTest(form=label):
-                result = run(fdmove + ["1", "1", self.directory])
-                self.assertFatal(result, "fdmove", CANNOT_RUN, self.directory)
+        self.case("fdmove", ["1", "1", self.directory], status=CANNOT_RUN, fatal=self.directory)
 
     def test_no_shell_fallback_without_hash_bang(self):
         script = self.executable("script", "echo ran\n")
-        for label, fdmove in forms("fdmove"):
-            with self.subTest(form=label):
-                result = run(fdmove + ["1", "1", script])
-                self.assertFatal(result, "fdmove", CANNOT_RUN, script, "Exec format error")
-                self.assertEqual(result.stdout, "")
-
+        self.case("fdmove", ["1", "1", script], status=CANNOT_RUN, fatal=(script, "Exec format error"), stdout="")
 
     def test_missing_interpreter_is_126_naming_the_script(self):
         # The script exists; what is missing is its interpreter: 126, not 127.
         script = self.executable("badint", "#!/nonexistent/sh\necho ran\n")
-        for label, fdmove in forms("fdmove"):
-            with self.subTest(form=label):
-                result = run(fdmove + ["1", "1", script])
-                self.assertFatal(result, "fdmove", CANNOT_RUN, script, "No such file or directory",
-                                 "interpreter")
-                self.assertEqual(result.stdout, "")
-
+        self.case("fdmove", ["1", "1", script], status=CANNOT_RUN,
+                  fatal=(script, "No such file or directory", "interpreter"), stdout="")
 
 class SearchPath(FdTestCase):
     def env_with(self, path):

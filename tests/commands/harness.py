@@ -30,9 +30,32 @@ def applet_link(name):
     return path
 
 
-def forms(applet):
-    """Both ways of invoking APPLET: (label, argv prefix)."""
-    return [("symlink", [applet_link(applet)]), ("multicall", [TOOLKIT, applet])]
+_public_dir = None
+
+
+def public_toolkit():
+    """A copy of the binary in a directory every user can search, for a test that
+    runs it as another user (nobody): the tree it was built in may sit under a
+    0700 home or a `mktemp -d`, which a link into it cannot get through."""
+    global _public_dir
+    if _public_dir is None:
+        _public_dir = tempfile.mkdtemp(prefix="toolkit-public-")
+        os.chmod(_public_dir, 0o755)
+        atexit.register(shutil.rmtree, _public_dir, ignore_errors=True)
+        shutil.copy2(TOOLKIT, os.path.join(_public_dir, "toolkit"))
+    return os.path.join(_public_dir, "toolkit")
+
+
+def forms(applet, *, public=False):
+    """Both ways of invoking APPLET: (label, argv prefix). PUBLIC: through
+    public_toolkit() (and a link beside it), for runs as another user."""
+    if not public:
+        return [("symlink", [applet_link(applet)]), ("multicall", [TOOLKIT, applet])]
+    binary = public_toolkit()
+    link = os.path.join(os.path.dirname(binary), applet)
+    if not os.path.lexists(link):
+        os.symlink("toolkit", link)
+    return [("symlink", [link]), ("multicall", [binary, applet])]
 
 
 def run(argv, *, env=None, input=None, timeout=20, pass_fds=(), cwd=None, extra_env=None, **kwargs):
@@ -103,27 +126,34 @@ class ToolkitTestCase(unittest.TestCase):
         for fragment in fragments:
             self.assertIn(fragment, lines[0])
 
-    def case(self, applet, args, *, status=0, stdout=None, stderr=None, fatal=None, wrap=None,
-             then=None, **run_kwargs):
+    def case(self, applet, args, *, status=0, stdout=None, stderr=None, fatal=None, fatal_by=None,
+             wrap=None, before=None, then=None, public=False, **run_kwargs):
         """One test case in one call, as toybox's testcmd: run APPLET ARGS in both invocation forms
         (a link named APPLET, and `toolkit APPLET`) and check each: the exit
         STATUS, stdout when STDOUT is given, and on stderr either exactly one
         'APPLET: FATAL: ...' line holding every fragment of FATAL (a string or a
         tuple), or exactly STDERR; with neither, nothing at all when STATUS is 0.
+        The FATAL line starts with FATAL_BY when a later link of the chain
+        (another applet) is the one that fails.
         WRAP(argv) puts a launcher around the command. ARGS may be a function
         of the form's name ("symlink", "multicall") when each form needs its own
-        (a fresh path, say); THEN(result, form) checks more after each run.
+        (a fresh path, say); BEFORE(form) prepares each run (a file in the
+        way, say) and THEN(result, form) checks more after it.
+        PUBLIC runs a copy of the binary that every user can reach (see
+        public_toolkit()), for a run that starts as another user (preexec_fn=).
         Other keywords go to run() (env=, cwd=, input=, ...). Returns the
         results, the link form first."""
         if isinstance(fatal, str):
             fatal = (fatal,)
         results = []
-        for label, prefix in forms(applet):
+        for label, prefix in forms(applet, public=public):
+            if before is not None:
+                before(label)
             argv = prefix + list(args(label) if callable(args) else args)
             result = run(wrap(argv) if wrap else argv, **run_kwargs)
             with self.subTest(form=label):
                 if fatal is not None:
-                    self.assertFatal(result, applet, status, *fatal)
+                    self.assertFatal(result, fatal_by or applet, status, *fatal)
                 else:
                     self.assertExit(result, status)
                     if stderr is not None or status == 0:

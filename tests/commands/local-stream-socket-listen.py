@@ -90,55 +90,47 @@ class ListenTest(ToolkitTestCase):
         return os.path.join(self.dir, name)
 
     def each_form(self):
-        """(label, argv prefix, a fresh socket path) for each invocation form."""
+        """(label, argv prefix, a fresh socket path) for each invocation form,
+        for the tests that keep a server running while they look (case()
+        runs one command to its end)."""
         return [(label, prefix, self.path(label)) for label, prefix in forms(APPLET)]
+
+    def mode(self, path):
+        return stat.S_IMODE(os.lstat(path).st_mode)
+
+    def described(self, check):
+        """A THEN for case(): CHECK(lines of DESCRIBE_FD3's report, the form's socket path)."""
+        return lambda result, form: check(result.stdout.splitlines(), self.path(form))
 
     def assertNoFile(self, path):
         self.assertFalse(os.path.lexists(path), f"{path} was left behind")
 
-    def describe(self, argv):
-        result = run(argv + probe(DESCRIBE_FD3))
-        self.assertClean(result)
-        return result.stdout.splitlines()
-
     # --- the socket the next program inherits -------------------------------
 
     def test_socket_on_fd3_listening_inheritable_blocking(self):
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                lines = self.describe(prefix + [path])
-                self.assertEqual(lines[:4], [f"AF_UNIX SOCK_STREAM {path!r}", "listening 1",
-                                             "blocking True", "cloexec False"])
-                self.assertTrue(stat.S_ISSOCK(os.lstat(path).st_mode))
+        def check(lines, path):
+            self.assertEqual(lines[:4], [f"AF_UNIX SOCK_STREAM {path!r}", "listening 1",
+                                         "blocking True", "cloexec False"])
+            self.assertTrue(stat.S_ISSOCK(os.lstat(path).st_mode))
+        self.case(APPLET, lambda form: [self.path(form)] + probe(DESCRIBE_FD3), then=self.described(check))
 
     def test_only_fd3_is_added(self):
         # Every descriptor the applet opened for itself is close-on-exec.
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                result = run(prefix + [path, "sh", "-c", "ls /proc/$$/fd"])
-                self.assertClean(result)
-                self.assertEqual(result.stdout.split(), ["0", "1", "2", "3"])
+        self.case(APPLET, lambda form: [self.path(form), "sh", "-c", "ls /proc/$$/fd"],
+                  then=lambda result, form: self.assertEqual(result.stdout.split(), ["0", "1", "2", "3"]))
 
     def test_no_internal_descriptor_for_a_later_link(self):
         # Descriptor 4 is not open after the listen step: a later link that
         # moves it fails, and the undo removes the socket file.
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                result = run(prefix + [path, "fdmove", "5", "4", "sh", "-c", "ls -l /proc/$$/fd"])
-                self.assertFatal(result, "fdmove", FAILURE, "descriptor 4", "Bad file descriptor")
-                self.assertEqual(result.stdout, "")
-                self.assertNoFile(path)
+        self.case(APPLET, lambda form: [self.path(form), "fdmove", "5", "4", "sh", "-c", "ls -l /proc/$$/fd"],
+                  status=FAILURE, fatal=("descriptor 4", "Bad file descriptor"), fatal_by="fdmove", stdout="",
+                  then=lambda result, form: self.assertNoFile(self.path(form)))
 
     def test_only_the_sockets_reach_the_next_program(self):
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                result = run(prefix + [path] + probe(LIST_FDS))
-                self.assertClean(result, "0 1 2 3\n")
-                os.unlink(path)
-                second = path + "-2"
-                result = run(prefix + ["--systemd-compatibility", path] +
-                             [APPLET, "--systemd-compatibility", second] + probe(LIST_FDS))
-                self.assertClean(result, "0 1 2 3 4\n")
+        self.case(APPLET, lambda form: [self.path(form)] + probe(LIST_FDS), stdout="0 1 2 3\n")
+        self.case(APPLET, lambda form: ["--systemd-compatibility", self.path(form + "-1")] +
+                  [APPLET, "--systemd-compatibility", self.path(form + "-2")] + probe(LIST_FDS),
+                  stdout="0 1 2 3 4\n")
 
     def test_only_the_sockets_stay_open_for_the_rest_of_the_chain(self):
         # A later link runs in the same process (accept waits in it): the
@@ -184,45 +176,36 @@ class ListenTest(ToolkitTestCase):
     def test_socket_on_fd3_when_descriptor_2_is_closed(self):
         # The socket is then made on 2 and moved to 3, a number nothing else
         # of ours may be holding when it moves.
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                closed = ["sh", "-c", 'exec 2>&-; exec "$@"', "sh"]
-                lines = self.describe(closed + prefix + [path])
-                self.assertEqual(lines[:2], [f"AF_UNIX SOCK_STREAM {path!r}", "listening 1"])
+        def check(lines, path):
+            self.assertEqual(lines[:2], [f"AF_UNIX SOCK_STREAM {path!r}", "listening 1"])
+        self.case(APPLET, lambda form: [self.path(form)] + probe(DESCRIBE_FD3), then=self.described(check),
+                  wrap=lambda argv: ["sh", "-c", 'exec 2>&-; exec "$@"', "sh"] + argv)
 
     def test_replaces_what_was_on_fd3(self):
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                opened = ["sh", "-c", 'exec 3</dev/null; exec "$@"', "sh"]
-                lines = self.describe(opened + prefix + [path])
-                self.assertEqual(lines[:2], [f"AF_UNIX SOCK_STREAM {path!r}", "listening 1"])
+        def check(lines, path):
+            self.assertEqual(lines[:2], [f"AF_UNIX SOCK_STREAM {path!r}", "listening 1"])
+        self.case(APPLET, lambda form: [self.path(form)] + probe(DESCRIBE_FD3), then=self.described(check),
+                  wrap=lambda argv: ["sh", "-c", 'exec 3</dev/null; exec "$@"', "sh"] + argv)
 
     def test_pass_credentials_and_security(self):
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                self.assertEqual(self.describe(prefix + [path])[4:6], ["passcred 0", "passsec 0"])
-                os.unlink(path)
-                lines = self.describe(prefix + ["--pass-credentials", "--pass-security", path])
-                self.assertEqual(lines[4:6], ["passcred 1", "passsec 1"])
-
-    def backlog_seen_by_ss(self, argv, path):
-        which("ss")
-        result = run(argv + ["ss", "-xlH", "src", path])
-        self.assertClean(result)
-        fields = result.stdout.split()
-        self.assertEqual(fields[4], path, result.stdout)
-        return int(fields[3])  # Send-Q of a listening socket: its backlog
+        self.case(APPLET, lambda form: [self.path(form)] + probe(DESCRIBE_FD3),
+                  then=lambda result, form: self.assertEqual(result.stdout.splitlines()[4:6],
+                                                             ["passcred 0", "passsec 0"]))
+        self.case(APPLET, lambda form: ["--pass-credentials", "--pass-security", self.path(form + "-passing")]
+                  + probe(DESCRIBE_FD3),
+                  then=lambda result, form: self.assertEqual(result.stdout.splitlines()[4:6],
+                                                             ["passcred 1", "passsec 1"]))
 
     def test_backlog_reaches_listen(self):
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                self.assertEqual(self.backlog_seen_by_ss(prefix + [path], path), 5)
-                os.unlink(path)
-                self.assertEqual(self.backlog_seen_by_ss(prefix + ["--backlog", "17", path], path), 17)
-                os.unlink(path)
-                self.assertEqual(self.backlog_seen_by_ss(prefix + ["-b9", path], path), 9)
-                os.unlink(path)
-                self.assertEqual(self.backlog_seen_by_ss(prefix + ["--backlog=0x20", path], path), 32)
+        which("ss")
+        for options, backlog in (([], 5), (["--backlog", "17"], 17), (["-b9"], 9), (["--backlog=0x20"], 32)):
+            def check(result, form):
+                fields = result.stdout.split()
+                self.assertEqual(fields[4], self.path(f"{form}-{backlog}"), result.stdout)
+                self.assertEqual(int(fields[3]), backlog)  # Send-Q of a listening socket: its backlog
+            with self.subTest(options=options):
+                self.case(APPLET, lambda form: options + [self.path(f"{form}-{backlog}"), "ss", "-xlH", "src",
+                                                          self.path(f"{form}-{backlog}")], then=check)
 
     # --- real clients --------------------------------------------------------
 
@@ -282,65 +265,56 @@ class ListenTest(ToolkitTestCase):
             with self.subTest(name=name):
                 os.makedirs(self.path("sub"), exist_ok=True)
                 path = os.path.join(self.dir, name)
-                result = run([applet_link(APPLET), path, "echo", "ran"])
-                self.assertFatal(result, APPLET, USAGE, "PATH", path, "does not end in a file name")
-                self.assertEqual(result.stdout, "")
+                self.case(APPLET, [path, "echo", "ran"], status=USAGE,
+                          fatal=("PATH", path, "does not end in a file name"), stdout="")
                 self.assertEqual(os.listdir(self.path("sub")), [])
 
     def test_relative_path_in_the_current_directory(self):
-        result = run([applet_link(APPLET), "--mode", "0600", "s", "sh", "-c", "readlink -f s"], cwd=self.dir)
-        self.assertClean(result, os.path.realpath(self.path("s")) + "\n")
-        self.assertEqual(stat.S_IMODE(os.lstat(self.path("s")).st_mode), 0o600)
+        def check(result, form):
+            self.assertEqual(result.stdout, os.path.realpath(self.path("s-" + form)) + "\n")
+            self.assertEqual(self.mode(self.path("s-" + form)), 0o600)
+        self.case(APPLET, lambda form: ["--mode", "0600", "s-" + form, "sh", "-c", 'readlink -f "$0"', "s-" + form],
+                  then=check, cwd=self.dir)
 
     def test_a_symbolic_link_to_the_directory_is_followed_once(self):
         """A link as the last directory of PATH is followed at the start (and
         the socket keeps PATH as its name)."""
         os.mkdir(self.path("real"))
         os.symlink(self.path("real"), self.path("link"))
-        path = os.path.join(self.path("link"), "s")
-        result = run([applet_link(APPLET), "--mode", "0640", path, PYTHON, "-c",
-                      "import socket; print(socket.socket(fileno=3).getsockname())"])
-        self.assertClean(result, path + "\n")
-        self.assertTrue(stat.S_ISSOCK(os.lstat(os.path.join(self.path("real"), "s")).st_mode))
-        self.assertEqual(stat.S_IMODE(os.lstat(os.path.join(self.path("real"), "s")).st_mode), 0o640)
+
+        def check(result, form):
+            self.assertEqual(result.stdout, os.path.join(self.path("link"), form) + "\n")
+            self.assertTrue(stat.S_ISSOCK(os.lstat(os.path.join(self.path("real"), form)).st_mode))
+            self.assertEqual(self.mode(os.path.join(self.path("real"), form)), 0o640)
+        self.case(APPLET, lambda form: ["--mode", "0640", os.path.join(self.path("link"), form), PYTHON, "-c",
+                                        "import socket; print(socket.socket(fileno=3).getsockname())"],
+                  then=check)
 
     def test_abstract_socket_refuses_file_options(self):
-        for label, prefix in forms(APPLET):
-            for option in (["--mode", "0600"], ["-m0600"], ["--uid", "1"], ["-g", "1"],
-                           ["--user", "root"], ["--group", "root"]):
-                with self.subTest(form=label, option=option):
-                    result = run(prefix + option + ["@toolkit-test", "true"])
-                    self.assertFatal(result, APPLET, USAGE, "abstract")
+        for option in (["--mode", "0600"], ["-m0600"], ["--uid", "1"], ["-g", "1"],
+                       ["--user", "root"], ["--group", "root"]):
+            with self.subTest(option=option):
+                self.case(APPLET, option + ["@toolkit-test", "true"], status=USAGE, fatal="abstract")
 
     # --- the socket file: mode, owner, group -----------------------------------
 
     def test_mode_is_exact_whatever_the_umask(self):
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                # The umask of the caller must not matter, and it is restored for the next program.
-                result = run(["sh", "-c", 'umask 077; exec "$@"', "sh"] + prefix + ["--mode", "0666", path, "sh", "-c", "umask"])
-                self.assertClean(result, "0077\n")
-                self.assertEqual(stat.S_IMODE(os.lstat(path).st_mode), 0o666)
-                os.unlink(path)
-                result = run(prefix + ["-m", "0640", path, "true"])
-                self.assertClean(result)
-                self.assertEqual(stat.S_IMODE(os.lstat(path).st_mode), 0o640)
+        # The umask of the caller must not matter, and it is restored for the next program.
+        self.case(APPLET, lambda form: ["--mode", "0666", self.path(form), "sh", "-c", "umask"], stdout="0077\n",
+                  wrap=lambda argv: ["sh", "-c", 'umask 077; exec "$@"', "sh"] + argv,
+                  then=lambda result, form: self.assertEqual(self.mode(self.path(form)), 0o666))
+        self.case(APPLET, lambda form: ["-m", "0640", self.path(form + "-m"), "true"],
+                  then=lambda result, form: self.assertEqual(self.mode(self.path(form + "-m")), 0o640))
 
     def test_mode_without_option_follows_umask(self):
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                result = run(["sh", "-c", 'umask 027; exec "$@"', "sh"] + prefix + [path, "true"])
-                self.assertClean(result)
-                self.assertEqual(stat.S_IMODE(os.lstat(path).st_mode), 0o750)
+        self.case(APPLET, lambda form: [self.path(form), "true"],
+                  wrap=lambda argv: ["sh", "-c", 'umask 027; exec "$@"', "sh"] + argv,
+                  then=lambda result, form: self.assertEqual(self.mode(self.path(form)), 0o750))
 
     def test_decimal_mode_warns_and_is_taken_as_written(self):
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                result = run(prefix + ["--mode", "660", path, "true"])
-                self.assertExit(result, 0)
-                self.assertEqual(result.stderr,
-                                 f"{APPLET}: WARNING: --mode: 660 is decimal (01224 in octal); write 0660 if octal was meant\n")
-                self.assertEqual(stat.S_IMODE(os.lstat(path).st_mode), 0o1224)
+        self.case(APPLET, lambda form: ["--mode", "660", self.path(form), "true"],
+                  stderr=f"{APPLET}: WARNING: --mode: 660 is decimal (01224 in octal); write 0660 if octal was meant\n",
+                  then=lambda result, form: self.assertEqual(self.mode(self.path(form)), 0o1224))
 
     def test_a_decimal_mode_that_cannot_be_octal_suggests_no_octal_spelling(self):
         # "write 0680" would send the user to a number that is refused.
@@ -358,19 +332,19 @@ class ListenTest(ToolkitTestCase):
 
     def test_numeric_owner_and_group(self):
         self.need_root()
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                result = run(prefix + ["--uid", "12345", "--gid", "23456", "--mode", "0600", path, "true"])
-                self.assertClean(result)
-                status = os.lstat(path)
-                self.assertEqual((status.st_uid, status.st_gid, stat.S_IMODE(status.st_mode)), (12345, 23456, 0o600))
-                os.unlink(path)
-                # The other one stays unchanged.
-                self.assertClean(run(prefix + ["-u", "4321", path, "true"]))
-                self.assertEqual((os.lstat(path).st_uid, os.lstat(path).st_gid), (4321, os.getegid()))
-                os.unlink(path)
-                self.assertClean(run(prefix + ["-g4321", path, "true"]))
-                self.assertEqual((os.lstat(path).st_uid, os.lstat(path).st_gid), (os.geteuid(), 4321))
+
+        def owner(suffix, wanted):
+            def check(result, form):
+                status = os.lstat(self.path(form + suffix))
+                self.assertEqual((status.st_uid, status.st_gid, stat.S_IMODE(status.st_mode))[:len(wanted)], wanted)
+            return check
+        self.case(APPLET, lambda form: ["--uid", "12345", "--gid", "23456", "--mode", "0600", self.path(form), "true"],
+                  then=owner("", (12345, 23456, 0o600)))
+        # The other one stays unchanged.
+        self.case(APPLET, lambda form: ["-u", "4321", self.path(form + "-u"), "true"],
+                  then=owner("-u", (4321, os.getegid())))
+        self.case(APPLET, lambda form: ["-g4321", self.path(form + "-g"), "true"],
+                  then=owner("-g", (os.geteuid(), 4321)))
 
     def test_owner_and_group_by_name(self):
         self.need_root()
@@ -378,27 +352,26 @@ class ListenTest(ToolkitTestCase):
             user, group = pwd.getpwnam("nobody"), grp.getgrnam("nogroup")
         except KeyError:
             self.skipTest("no account nobody or no group nogroup")
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                result = run(prefix + ["--user", "nobody", "--group", "nogroup", path, "true"])
-                self.assertClean(result)
-                self.assertEqual((os.lstat(path).st_uid, os.lstat(path).st_gid), (user.pw_uid, group.gr_gid))
+        self.case(APPLET, lambda form: ["--user", "nobody", "--group", "nogroup", self.path(form), "true"],
+                  then=lambda result, form: self.assertEqual(
+                      (os.lstat(self.path(form)).st_uid, os.lstat(self.path(form)).st_gid),
+                      (user.pw_uid, group.gr_gid)))
 
     def test_both_forms_of_owner_is_usage_error(self):
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                self.assertFatal(run(prefix + ["--uid", "1", "--user", "root", path, "true"]), APPLET, USAGE, "--user")
-                self.assertFatal(run(prefix + ["--group", "root", "-g", "0", path, "true"]), APPLET, USAGE, "--group")
-                self.assertNoFile(path)
+        self.case(APPLET, ["--uid", "1", "--user", "root", self.path(), "true"], status=USAGE, fatal="--user")
+        self.case(APPLET, ["--group", "root", "-g", "0", self.path(), "true"], status=USAGE, fatal="--group")
+        self.assertNoFile(self.path())
 
     def test_unknown_account_or_group_stops_before_the_socket(self):
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                self.assertFatal(run(prefix + ["--user", "no-such-user-xyz", path, "true"]),
-                                 APPLET, FAILURE, "no-such-user-xyz")
-                self.assertFatal(run(prefix + ["--group", "no-such-group-xyz", path, "true"]),
-                                 APPLET, FAILURE, "no-such-group-xyz")
-                self.assertNoFile(path)
+        self.case(APPLET, ["--user", "no-such-user-xyz", self.path(), "true"], status=FAILURE,
+                  fatal="no-such-user-xyz")
+        self.case(APPLET, ["--group", "no-such-group-xyz", self.path(), "true"], status=FAILURE,
+                  fatal="no-such-group-xyz")
+        self.assertNoFile(self.path())
+
+    def stale_socket(self, path):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as old:
+            old.bind(path)
 
     def test_an_empty_account_or_group_name_is_a_usage_error(self):
         # However the empty value is written, the message names the option,
@@ -419,14 +392,10 @@ class ListenTest(ToolkitTestCase):
     # --- what is already at PATH ---------------------------------------------
 
     def test_stale_socket_is_replaced(self):
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as old:
-                    old.bind(path)
-                # The stale file refuses connections; the one now at PATH must take them.
-                code = "import socket, sys\nc = socket.socket(socket.AF_UNIX)\nc.connect(sys.argv[1])\nprint('connected')"
-                result = run(prefix + [path] + probe(code) + [path])
-                self.assertClean(result, "connected\n")
+        # The stale file refuses connections; the one now at PATH must take them.
+        code = "import socket, sys\nc = socket.socket(socket.AF_UNIX)\nc.connect(sys.argv[1])\nprint('connected')"
+        self.case(APPLET, lambda form: [self.path(form)] + probe(code) + [self.path(form)], stdout="connected\n",
+                  before=lambda form: self.stale_socket(self.path(form)))
 
     def test_live_server_keeps_serving(self):
         for label, prefix, path in self.each_form():
@@ -450,31 +419,39 @@ class ListenTest(ToolkitTestCase):
                         connection.close()
 
     def test_regular_file_left_exactly_as_it_was(self):
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                with open(path, "w") as f:
-                    f.write("data\n")
-                os.chmod(path, 0o640)
-                before = os.lstat(path)
-                result = run(prefix + ["--mode", "0666", "--uid", "12345", path, "true"])
-                self.assertFatal(result, APPLET, FAILURE, path, "regular file")
-                after = os.lstat(path)
-                self.assertEqual((after.st_ino, after.st_mode, after.st_uid, after.st_mtime_ns),
-                                 (before.st_ino, before.st_mode, before.st_uid, before.st_mtime_ns))
-                with open(path) as f:
-                    self.assertEqual(f.read(), "data\n")
+        before = {}
+
+        def regular_file(form):
+            with open(self.path(form), "w") as f:
+                f.write("data\n")
+            os.chmod(self.path(form), 0o640)
+            before[form] = os.lstat(self.path(form))
+
+        def unchanged(result, form):
+            after, was = os.lstat(self.path(form)), before[form]
+            self.assertEqual((after.st_ino, after.st_mode, after.st_uid, after.st_mtime_ns),
+                             (was.st_ino, was.st_mode, was.st_uid, was.st_mtime_ns))
+            with open(self.path(form)) as f:
+                self.assertEqual(f.read(), "data\n")
+            self.assertIn(self.path(form), result.stderr)
+        self.case(APPLET, lambda form: ["--mode", "0666", "--uid", "12345", self.path(form), "true"], status=FAILURE,
+                  fatal="regular file", before=regular_file, then=unchanged)
 
     def test_directory_left_exactly_as_it_was(self):
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                os.mkdir(path, 0o750)
-                open(os.path.join(path, "inside"), "w").close()
-                before = os.lstat(path)
-                result = run(prefix + ["--mode", "0666", path, "true"])
-                self.assertFatal(result, APPLET, FAILURE, path, "directory")
-                after = os.lstat(path)
-                self.assertEqual((after.st_ino, after.st_mode), (before.st_ino, before.st_mode))
-                self.assertEqual(os.listdir(path), ["inside"])
+        before = {}
+
+        def directory(form):
+            os.mkdir(self.path(form), 0o750)
+            open(os.path.join(self.path(form), "inside"), "w").close()
+            before[form] = os.lstat(self.path(form))
+
+        def unchanged(result, form):
+            after = os.lstat(self.path(form))
+            self.assertEqual((after.st_ino, after.st_mode), (before[form].st_ino, before[form].st_mode))
+            self.assertEqual(os.listdir(self.path(form)), ["inside"])
+            self.assertIn(self.path(form), result.stderr)
+        self.case(APPLET, lambda form: ["--mode", "0666", self.path(form), "true"], status=FAILURE,
+                  fatal="directory", before=directory, then=unchanged)
 
     def test_symlink_to_victim_changes_nothing(self):
         self.need_root()
@@ -482,24 +459,22 @@ class ListenTest(ToolkitTestCase):
         with open(victim, "w") as f:
             f.write("precious\n")
         os.chmod(victim, 0o600)
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                os.symlink(victim, path)
-                result = run(prefix + ["--mode", "0666", "--uid", "12345", "--gid", "12345", path, "true"])
-                self.assertFatal(result, APPLET, FAILURE, path, "symbolic link")
-                self.assertEqual(os.readlink(path), victim)
-                status = os.lstat(victim)
-                self.assertEqual((stat.S_IMODE(status.st_mode), status.st_uid, status.st_gid), (0o600, 0, 0))
-                with open(victim) as f:
-                    self.assertEqual(f.read(), "precious\n")
+
+        def unchanged(result, form):
+            self.assertIn(self.path(form), result.stderr)
+            self.assertEqual(os.readlink(self.path(form)), victim)
+            status = os.lstat(victim)
+            self.assertEqual((stat.S_IMODE(status.st_mode), status.st_uid, status.st_gid), (0o600, 0, 0))
+            with open(victim) as f:
+                self.assertEqual(f.read(), "precious\n")
+        self.case(APPLET, lambda form: ["--mode", "0666", "--uid", "12345", "--gid", "12345", self.path(form), "true"],
+                  status=FAILURE, fatal="symbolic link", before=lambda form: os.symlink(victim, self.path(form)),
+                  then=unchanged)
 
     def test_dangling_symlink_is_not_followed(self):
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                target = self.path("target-" + os.path.basename(path))
-                os.symlink(target, path)
-                self.assertFatal(run(prefix + [path, "true"]), APPLET, FAILURE, "symbolic link")
-                self.assertNoFile(target)
+        self.case(APPLET, lambda form: [self.path(form), "true"], status=FAILURE, fatal="symbolic link",
+                  before=lambda form: os.symlink(self.path("target-" + form), self.path(form)),
+                  then=lambda result, form: self.assertNoFile(self.path("target-" + form)))
 
     # --- nothing left behind after a failure ----------------------------------
 
@@ -509,37 +484,28 @@ class ListenTest(ToolkitTestCase):
         with open(script, "w") as f:
             f.write("echo hi\n")
         os.chmod(script, 0o755)
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                result = run(prefix + [path, script])
-                self.assertFatal(result, APPLET, CANNOT_RUN, script)
-                self.assertNoFile(path)
+        self.case(APPLET, lambda form: [self.path(form), script], status=CANNOT_RUN, fatal=script,
+                  then=lambda result, form: self.assertNoFile(self.path(form)))
 
     def test_node_removed_when_the_owner_cannot_be_changed(self):
         # Unprivileged, the chown after bind fails: the socket file must go with it.
         self.need_root()
         os.chmod(self.dir, 0o777)
-        for label, prefix in forms("setuidgid"):
-            with self.subTest(form=label):
-                path = self.path(label)
-                # APPLET runs in the same process as setuidgid, after the drop.
-                result = run(prefix + ["nobody", APPLET, "--uid", "0", path, "true"])
-                self.assertFatal(result, APPLET, FAILURE, path, "Operation not permitted")
-                self.assertNoFile(path)
+
+        def removed(result, form):
+            self.assertIn(self.path(form), result.stderr)
+            self.assertNoFile(self.path(form))
+        # APPLET runs in the same process as setuidgid, after the drop.
+        self.case("setuidgid", lambda form: ["nobody", APPLET, "--uid", "0", self.path(form), "true"],
+                  status=FAILURE, fatal="Operation not permitted", fatal_by=APPLET, then=removed)
 
     def test_node_removed_when_a_later_link_fails(self):
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                result = run(prefix + [path, "fdmove", "5", "9", "true"])
-                self.assertFatal(result, "fdmove", FAILURE, "9")
-                self.assertNoFile(path)
+        self.case(APPLET, lambda form: [self.path(form), "fdmove", "5", "9", "true"], status=FAILURE, fatal="9",
+                  fatal_by="fdmove", then=lambda result, form: self.assertNoFile(self.path(form)))
 
     def test_node_removed_when_a_later_listen_fails(self):
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                result = run(prefix + [path, APPLET, path, "true"])
-                self.assertFatal(result, APPLET, FAILURE, "in use by a running server")
-                self.assertNoFile(path)
+        self.case(APPLET, lambda form: [self.path(form), APPLET, self.path(form), "true"], status=FAILURE,
+                  fatal="in use by a running server", then=lambda result, form: self.assertNoFile(self.path(form)))
 
     def test_undo_unaffected_by_a_later_socket_on_a_low_descriptor(self):
         # The second link puts its socket on descriptor 4; the undo of the
@@ -548,39 +514,35 @@ class ListenTest(ToolkitTestCase):
         with open(script, "w") as f:
             f.write("echo hi\n")
         os.chmod(script, 0o755)
-        for label, prefix in forms(APPLET):
-            with self.subTest(form=label):
-                first, second = self.path(label + "-a"), self.path(label + "-b")
-                result = run(prefix + ["--systemd-compatibility", first] +
-                             [APPLET, "--systemd-compatibility", second, "./not-a-program"],
-                             cwd=self.dir)
-                self.assertFatal(result, APPLET, CANNOT_RUN, "./not-a-program")
-                self.assertEqual(result.stdout, "")
-                self.assertNoFile(first)
-                self.assertNoFile(second)
+
+        def removed(result, form):
+            self.assertNoFile(self.path(form + "-a"))
+            self.assertNoFile(self.path(form + "-b"))
+        self.case(APPLET, lambda form: ["--systemd-compatibility", self.path(form + "-a")] +
+                  [APPLET, "--systemd-compatibility", self.path(form + "-b"), "./not-a-program"],
+                  status=CANNOT_RUN, fatal="./not-a-program", stdout="", then=removed, cwd=self.dir)
 
     def test_stale_socket_left_when_chain_fails_before_running(self):
         # A failure while planning changes nothing, not even a stale socket.
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as old:
-                    old.bind(path)
-                before = os.lstat(path).st_ino
-                self.assertFatal(run(prefix + [path, "no-such-program-xyz"]), APPLET, NOT_FOUND)
-                self.assertEqual(os.lstat(path).st_ino, before)
+        before = {}
+
+        def stale(form):
+            self.stale_socket(self.path(form))
+            before[form] = os.lstat(self.path(form)).st_ino
+        self.case(APPLET, lambda form: [self.path(form), "no-such-program-xyz"], status=NOT_FOUND, fatal=(),
+                  before=stale,
+                  then=lambda result, form: self.assertEqual(os.lstat(self.path(form)).st_ino, before[form]))
 
     # --- exit statuses and usage errors --------------------------------------
 
     def test_help(self):
-        for label, prefix in forms(APPLET):
-            with self.subTest(form=label):
-                result = run(prefix + ["--help"])
-                self.assertClean(result)
-                for option in ("--backlog", "--uid", "--gid", "--user", "--group", "--mode",
-                               "--pass-credentials", "--pass-security", "--upstart-compatibility",
-                               "--systemd-compatibility", "--name"):
-                    self.assertIn(option, result.stdout)
-                self.assertTrue(result.stdout.startswith(f"Usage: {APPLET} [OPTIONS] PATH NEXT-PROG"))
+        def check(result, form):
+            for option in ("--backlog", "--uid", "--gid", "--user", "--group", "--mode",
+                           "--pass-credentials", "--pass-security", "--upstart-compatibility",
+                           "--systemd-compatibility", "--name"):
+                self.assertIn(option, result.stdout)
+            self.assertTrue(result.stdout.startswith(f"Usage: {APPLET} [OPTIONS] PATH NEXT-PROG"))
+        self.case(APPLET, ["--help"], then=check)
 
     def test_usage_errors(self):
         cases = [
@@ -601,100 +563,91 @@ class ListenTest(ToolkitTestCase):
             (["--systemd-compatibility", "--name", "tab\there", "p", "true"], "--name"),
             (["p", "fdmove", "x", "3", "true"], "x"),
         ]
-        for label, prefix in forms(APPLET):
-            for args, culprit in cases:
-                with self.subTest(form=label, args=args):
-                    result = run(prefix + args, cwd=self.dir)
-                    self.assertExit(result, USAGE)
-                    self.assertIn(culprit, result.stderr)
-                    self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
-                    self.assertEqual(os.listdir(self.dir), [])
+        for args, culprit in cases:
+            def check(result, form):
+                self.assertIn(culprit, result.stderr)
+                self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
+                self.assertEqual(os.listdir(self.dir), [])
+            with self.subTest(args=args):
+                self.case(APPLET, args, status=USAGE, then=check, cwd=self.dir)
 
     def test_path_too_long_states_the_limit(self):
         limit = 107  # sizeof sun_path - 1 on Linux
-        for label, prefix, _ in self.each_form():
-            with self.subTest(form=label):
-                path = "/" + "x" * limit
-                result = run(prefix + [path, "true"])
-                self.assertFatal(result, APPLET, USAGE, "PATH", f"{limit + 1} bytes", f"limit is {limit}")
+        self.case(APPLET, ["/" + "x" * limit, "true"], status=USAGE,
+                  fatal=("PATH", f"{limit + 1} bytes", f"limit is {limit}"))
 
     def test_longest_path_works(self):
-        for label, prefix, _ in self.each_form():
-            with self.subTest(form=label):
-                path = os.path.join(self.dir, "y" * (107 - len(self.dir) - 1))
-                self.assertEqual(len(path), 107)
-                self.assertClean(run(prefix + [path, "true"]))
-                self.assertTrue(stat.S_ISSOCK(os.lstat(path).st_mode))
-                os.unlink(path)
+        path = os.path.join(self.dir, "y" * (107 - len(self.dir) - 1))
+        self.assertEqual(len(path), 107)
+
+        def made(result, form):
+            self.assertTrue(stat.S_ISSOCK(os.lstat(path).st_mode))
+            os.unlink(path)
+        self.case(APPLET, [path, "true"], then=made)
 
     def test_next_program_not_found_leaves_nothing(self):
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                self.assertFatal(run(prefix + [path, "no-such-program-xyz"]), APPLET, NOT_FOUND, "no-such-program-xyz")
-                self.assertNoFile(path)
-                # Also at the end of a chain of applets.
-                result = run(prefix + [path, "setuidgid", "root", "no-such-program-xyz"])
-                self.assertExit(result, NOT_FOUND)
-                self.assertNoFile(path)
+        self.case(APPLET, lambda form: [self.path(form), "no-such-program-xyz"], status=NOT_FOUND,
+                  fatal="no-such-program-xyz", then=lambda result, form: self.assertNoFile(self.path(form)))
+        # Also at the end of a chain of applets.
+        self.case(APPLET, lambda form: [self.path(form), "setuidgid", "root", "no-such-program-xyz"],
+                  status=NOT_FOUND, then=lambda result, form: self.assertNoFile(self.path(form)))
 
     def test_next_program_cannot_be_executed_leaves_nothing(self):
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                result = run(prefix + [path, self.dir])
-                self.assertFatal(result, APPLET, CANNOT_RUN)
-                self.assertNoFile(path)
+        self.case(APPLET, lambda form: [self.path(form), self.dir], status=CANNOT_RUN, fatal=(),
+                  then=lambda result, form: self.assertNoFile(self.path(form)))
 
     def test_bind_failure_is_111(self):
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                missing = os.path.join(path, "no-such-dir", "socket")
-                self.assertFatal(run(prefix + [missing, "true"]), APPLET, FAILURE, missing)
+        missing = os.path.join(self.path(), "no-such-dir", "socket")
+        self.case(APPLET, [missing, "true"], status=FAILURE, fatal=missing)
+
+    def environment_seen(self, check, names=("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
+                                             "UPSTART_FDS", "UPSTART_EVENTS")):
+        """The probe that prints NAMES of its environment and its pid, and a THEN
+        for case() that calls CHECK with what it printed, as a dict."""
+        code = "import os\nfor n in %r: print(n, os.environ.get(n))\nprint('pid', os.getpid())" % (names,)
+        return probe(code), lambda result, form: check(dict(line.split(" ", 1)
+                                                            for line in result.stdout.splitlines()))
+
+    def environment(self, extra=None):
+        """Ours, without the variables the tests look for, and with EXTRA."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("LISTEN_", "UPSTART_"))}
+        env.update(extra or {})
+        return env
 
     # --- the environment -------------------------------------------------------
 
-    def printenv(self, argv, env_extra=None, names=("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
-                                                     "UPSTART_FDS", "UPSTART_EVENTS")):
-        code = "import os\nfor n in %r: print(n, os.environ.get(n))\nprint('pid', os.getpid())" % (names,)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("LISTEN_", "UPSTART_"))}
-        env.update(env_extra or {})
-        result = run(argv + probe(code), env=env)
-        self.assertClean(result)
-        lines = dict(line.split(" ", 1) for line in result.stdout.splitlines())
-        return lines
-
     def test_without_compatibility_options_environment_is_left_alone(self):
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                seen = self.printenv(prefix + [path], {"LISTEN_FDS": "7", "LISTEN_PID": "1"})
-                self.assertEqual((seen["LISTEN_FDS"], seen["LISTEN_PID"], seen["UPSTART_FDS"]), ("7", "1", "None"))
+        code, then = self.environment_seen(lambda seen: self.assertEqual(
+            (seen["LISTEN_FDS"], seen["LISTEN_PID"], seen["UPSTART_FDS"]), ("7", "1", "None")))
+        self.case(APPLET, lambda form: [self.path(form)] + code, then=then,
+                  env=self.environment({"LISTEN_FDS": "7", "LISTEN_PID": "1"}))
 
     def test_upstart_compatibility(self):
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                seen = self.printenv(prefix + ["--upstart-compatibility", path])
-                self.assertEqual((seen["UPSTART_FDS"], seen["UPSTART_EVENTS"], seen["LISTEN_FDS"]), ("3", "socket", "None"))
+        code, then = self.environment_seen(lambda seen: self.assertEqual(
+            (seen["UPSTART_FDS"], seen["UPSTART_EVENTS"], seen["LISTEN_FDS"]), ("3", "socket", "None")))
+        self.case(APPLET, lambda form: ["--upstart-compatibility", self.path(form)] + code, then=then,
+                  env=self.environment())
 
     def test_systemd_compatibility_single(self):
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                seen = self.printenv(prefix + ["--systemd-compatibility", path])
-                self.assertEqual((seen["LISTEN_FDS"], seen["LISTEN_PID"], seen["LISTEN_FDNAMES"]),
-                                 ("1", seen["pid"], "None"))
+        code, then = self.environment_seen(lambda seen: self.assertEqual(
+            (seen["LISTEN_FDS"], seen["LISTEN_PID"], seen["LISTEN_FDNAMES"]), ("1", seen["pid"], "None")))
+        self.case(APPLET, lambda form: ["--systemd-compatibility", self.path(form)] + code, then=then,
+                  env=self.environment())
 
     def test_systemd_compatibility_ignores_a_set_for_another_process(self):
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                seen = self.printenv(prefix + ["--systemd-compatibility", path],
-                                     {"LISTEN_FDS": "2", "LISTEN_PID": "1", "LISTEN_FDNAMES": "a:b"})
-                self.assertEqual((seen["LISTEN_FDS"], seen["LISTEN_PID"], seen["LISTEN_FDNAMES"]),
-                                 ("1", seen["pid"], "unknown"))
+        code, then = self.environment_seen(lambda seen: self.assertEqual(
+            (seen["LISTEN_FDS"], seen["LISTEN_PID"], seen["LISTEN_FDNAMES"]), ("1", seen["pid"], "unknown")))
+        self.case(APPLET, lambda form: ["--systemd-compatibility", self.path(form)] + code, then=then,
+                  env=self.environment({"LISTEN_FDS": "2", "LISTEN_PID": "1", "LISTEN_FDNAMES": "a:b"}))
 
-    def stack(self, prefix, paths, names=(None, None, None)):
-        argv = []
+    def stack(self, paths, names=(None, None, None)):
+        """The arguments of a chain of listen links, one per path (the first
+        link's name is case()'s), each with --systemd-compatibility."""
+        args = []
         for path, name in zip(paths, names):
-            argv += (prefix if not argv else [APPLET]) + ["--systemd-compatibility"]
-            argv += (["--name", name] if name else []) + [path]
-        return argv
+            args += ([APPLET] if args else []) + ["--systemd-compatibility"]
+            args += (["--name", name] if name else []) + [path]
+        return args
 
     def test_systemd_stacking_fds_in_chain_order(self):
         code = textwrap.dedent("""
@@ -706,12 +659,11 @@ class ListenTest(ToolkitTestCase):
             print(os.environ["LISTEN_FDS"], os.environ["LISTEN_PID"] == str(os.getpid()),
                   os.environ.get("LISTEN_FDNAMES"))
         """)
-        for label, prefix in forms(APPLET):
-            with self.subTest(form=label):
-                paths = [self.path(f"{label}-{i}") for i in range(3)]
-                result = run(self.stack(prefix, paths, ("first", None, "third")) + probe(code))
-                self.assertClean(result, "".join(f"{3 + i} {p} 1\n" for i, p in enumerate(paths)) +
-                                 "3 True first:unknown:third\n")
+        paths = lambda form: [self.path(f"{form}-{i}") for i in range(3)]  # noqa: E731
+        self.case(APPLET, lambda form: self.stack(paths(form), ("first", None, "third")) + probe(code),
+                  then=lambda result, form: self.assertEqual(
+                      result.stdout, "".join(f"{3 + i} {p} 1\n" for i, p in enumerate(paths(form))) +
+                      "3 True first:unknown:third\n"))
 
     def test_systemd_stacking_seen_by_a_python_daemon(self):
         # socket.socket(fileno=3): how Python daemons take a passed socket.
@@ -724,11 +676,11 @@ class ListenTest(ToolkitTestCase):
                 print(names[i], s.family.name, s.type.name, s.getsockname())
                 s.detach()
         """)
-        for label, prefix in forms(APPLET):
-            with self.subTest(form=label):
-                paths = [self.path(f"{label}-a"), self.path(f"{label}-b")]
-                result = run(self.stack(prefix, paths, ("web", "admin")) + probe(code))
-                self.assertClean(result, f"web AF_UNIX SOCK_STREAM {paths[0]}\nadmin AF_UNIX SOCK_STREAM {paths[1]}\n")
+        paths = lambda form: [self.path(f"{form}-a"), self.path(f"{form}-b")]  # noqa: E731
+        self.case(APPLET, lambda form: self.stack(paths(form), ("web", "admin")) + probe(code),
+                  then=lambda result, form: self.assertEqual(
+                      result.stdout, f"web AF_UNIX SOCK_STREAM {paths(form)[0]}\n"
+                                     f"admin AF_UNIX SOCK_STREAM {paths(form)[1]}\n"))
 
     def sd_program(self):
         which("cc")
@@ -745,20 +697,16 @@ class ListenTest(ToolkitTestCase):
 
     def test_systemd_stacking_seen_by_libsystemd(self):
         program = self.sd_program()
-        for label, prefix in forms(APPLET):
-            with self.subTest(form=label):
-                paths = [self.path(f"{label}-{i}") for i in range(3)]
-                # Names for all three, for some, and for none: libsystemd accepts each set.
-                for names, expected in [(("one", "two", "three"), ("one", "two", "three")),
-                                        ((None, "two", None), ("unknown", "two", "unknown")),
-                                        ((None, None, None), ("unknown", "unknown", "unknown"))]:
-                    for p in paths:
-                        if os.path.lexists(p):
-                            os.unlink(p)
-                    result = run(self.stack(prefix, paths, names) + [program])
-                    self.assertClean(result, "count 3\n" + "".join(
-                        f"fd {3 + i} {name} unix-stream-listening 1\n" for i, name in enumerate(expected))
-                        + "LISTEN_FDS (unset)\n")
+        # Names for all three, for some, and for none: libsystemd accepts each set.
+        for n, (names, expected) in enumerate([(("one", "two", "three"), ("one", "two", "three")),
+                                               ((None, "two", None), ("unknown", "two", "unknown")),
+                                               ((None, None, None), ("unknown", "unknown", "unknown"))]):
+            with self.subTest(names=names):
+                self.case(APPLET, lambda form: self.stack([self.path(f"{form}-{n}-{i}") for i in range(3)], names)
+                          + [program],
+                          stdout="count 3\n" + "".join(f"fd {3 + i} {name} unix-stream-listening 1\n"
+                                                       for i, name in enumerate(expected))
+                          + "LISTEN_FDS (unset)\n")
 
     def test_systemd_appends_to_a_set_given_to_this_process(self):
         # As if a service manager had started us with one socket already on fd 3.
@@ -773,12 +721,11 @@ class ListenTest(ToolkitTestCase):
             os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()), LISTEN_FDNAMES="outer")
             os.execv(sys.argv[2], sys.argv[2:])
         """)
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                outer = path + "-outer"
-                result = run(probe(code) + [outer] + prefix + ["--systemd-compatibility", "--name", "inner", path, program])
-                self.assertClean(result, "count 2\nfd 3 outer unix-stream-listening 1\n"
-                                         "fd 4 inner unix-stream-listening 1\nLISTEN_FDS (unset)\n")
+        # The launcher's own socket sits beside the one the command makes (argv[-2]).
+        self.case(APPLET, lambda form: ["--systemd-compatibility", "--name", "inner", self.path(form), program],
+                  wrap=lambda argv: probe(code) + [argv[-2] + "-outer"] + argv,
+                  stdout="count 2\nfd 3 outer unix-stream-listening 1\n"
+                         "fd 4 inner unix-stream-listening 1\nLISTEN_FDS (unset)\n")
 
     def test_systemd_names_fixed_when_they_do_not_match(self):
         code = textwrap.dedent("""
@@ -790,14 +737,12 @@ class ListenTest(ToolkitTestCase):
             os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()), LISTEN_FDNAMES="a:b")
             os.execv(sys.argv[2], sys.argv[2:])
         """)
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                result = run(probe(code) + [path + "-outer"] + prefix +
-                             ["--systemd-compatibility", path, "printenv", "LISTEN_FDNAMES", "LISTEN_FDS"])
-                self.assertExit(result, 0)
-                self.assertEqual(result.stdout, "unknown:unknown\n2\n")
-                self.assertEqual(result.stderr, f"{APPLET}: WARNING: LISTEN_FDNAMES: does not match LISTEN_FDS=1; "
-                                                "the earlier descriptors are now named unknown\n")
+        self.case(APPLET, lambda form: ["--systemd-compatibility", self.path(form), "printenv", "LISTEN_FDNAMES",
+                                        "LISTEN_FDS"],
+                  wrap=lambda argv: probe(code) + [argv[-4] + "-outer"] + argv,
+                  stdout="unknown:unknown\n2\n",
+                  stderr=f"{APPLET}: WARNING: LISTEN_FDNAMES: does not match LISTEN_FDS=1; "
+                         "the earlier descriptors are now named unknown\n")
 
     # --- whole chains ----------------------------------------------------------
 
@@ -809,18 +754,15 @@ class ListenTest(ToolkitTestCase):
             self.skipTest("no account nobody")
         os.chmod(self.dir, 0o755)  # so that nobody can look at the socket file
         shell = 'id -u; readlink /proc/$$/fd/3 | cut -c1-8; test -S "$0" && echo socket-file'
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                result = run(prefix + ["--user", "nobody", "--mode", "0600", path, "setuidgid", "nobody", "sh", "-c", shell, path])
-                self.assertClean(result, f"{nobody.pw_uid}\nsocket:[\nsocket-file\n")
+        self.case(APPLET, lambda form: ["--user", "nobody", "--mode", "0600", self.path(form), "setuidgid", "nobody",
+                                        "sh", "-c", shell, self.path(form)],
+                  stdout=f"{nobody.pw_uid}\nsocket:[\nsocket-file\n")
 
     def test_inetd_style_with_fdmove(self):
-        code = "import socket\ns = socket.socket(fileno=0)\nprint(s.getsockname(), s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))"
-        for label, prefix, path in self.each_form():
-            with self.subTest(form=label):
-                result = run(prefix + [path, "fdmove", "0", "3"] + probe(code))
-                self.assertClean(result, f"{path} 1\n")
-
+        code = ("import socket\ns = socket.socket(fileno=0)\n"
+                "print(s.getsockname(), s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))")
+        self.case(APPLET, lambda form: [self.path(form), "fdmove", "0", "3"] + probe(code),
+                  then=lambda result, form: self.assertEqual(result.stdout, f"{self.path(form)} 1\n"))
 
 class DirectorySwapTest(ToolkitTestCase):
     """PATH's directory is replaced by a symbolic link to another directory

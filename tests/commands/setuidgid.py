@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, STATIC, TOOLKIT, USAGE, ToolkitTestCase, forms,
+from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, STATIC, TOOLKIT, USAGE, ToolkitTestCase,
                      main, run)
 
 IS_ROOT = os.geteuid() == 0
@@ -67,74 +67,54 @@ class TempDirTestCase(ToolkitTestCase):
 @needs_root
 class Accounts(TempDirTestCase):
     def test_user_name(self):
-        for label, setuidgid in forms("setuidgid"):
-            with self.subTest(form=label):
-                result = run(setuidgid + ["nobody"] + IDENTITY)
-                self.assertClean(result, identity(NOBODY.pw_uid, NOBODY.pw_gid, [NOBODY.pw_gid]))
+        self.case("setuidgid", ["nobody"] + IDENTITY, stdout=identity(NOBODY.pw_uid, NOBODY.pw_gid, [NOBODY.pw_gid]))
 
     def test_id_at_the_end_of_the_chain(self):
-        for label, setuidgid in forms("setuidgid"):
-            with self.subTest(form=label):
-                result = run(setuidgid + ["nobody", "id"])
-                self.assertClean(result, id_line(NOBODY.pw_uid, NOBODY.pw_gid, [NOBODY.pw_gid]))
+        self.case("setuidgid", ["nobody", "id"], stdout=id_line(NOBODY.pw_uid, NOBODY.pw_gid, [NOBODY.pw_gid]))
 
     def test_primary_group_by_name(self):
         daemon = grp.getgrgid(1)
         for option in (["-g", daemon.gr_name], ["--primary-group", daemon.gr_name],
                        ["--primary-group=" + daemon.gr_name], ["-g" + daemon.gr_name]):
-            for label, setuidgid in forms("setuidgid"):
-                with self.subTest(form=label, option=option):
-                    result = run(setuidgid + option + ["nobody"] + IDENTITY)
-                    self.assertClean(result, identity(NOBODY.pw_uid, 1, [1]))
+            with self.subTest(option=option):
+                self.case("setuidgid", option + ["nobody"] + IDENTITY, stdout=identity(NOBODY.pw_uid, 1, [1]))
 
     def test_primary_group_by_number(self):
         for text, gid in (("1", 1), ("54321", 54321), ("0", 0), ("010", 8), ("4294967294", 4294967294)):
             with self.subTest(text=text):
-                result = run(forms("setuidgid")[1][1] + ["-g", text, "nobody"] + IDENTITY)
-                self.assertClean(result, identity(NOBODY.pw_uid, gid, [gid]))
+                self.case("setuidgid", ["-g", text, "nobody"] + IDENTITY, stdout=identity(NOBODY.pw_uid, gid, [gid]))
 
     def test_last_primary_group_wins(self):
-        result = run(forms("setuidgid")[0][1] + ["-g", "1", "--primary-group", "2", "nobody"] + IDENTITY)
-        self.assertClean(result, identity(NOBODY.pw_uid, 2, [2]))
+        self.case("setuidgid", ["-g", "1", "--primary-group", "2", "nobody"] + IDENTITY,
+                  stdout=identity(NOBODY.pw_uid, 2, [2]))
 
     def test_uid_gid_numbers(self):
         for account, uid, gid in (("1234:5678", 1234, 5678), ("0x10:020", 16, 16), ("0:0", 0, 0),
                                   ("4294967294:4294967294", 4294967294, 4294967294)):
-            for label, setuidgid in forms("setuidgid"):
-                with self.subTest(form=label, account=account):
-                    result = run(setuidgid + [account] + IDENTITY)
-                    self.assertClean(result, identity(uid, gid, [gid]))
+            with self.subTest(account=account):
+                self.case("setuidgid", [account] + IDENTITY, stdout=identity(uid, gid, [gid]))
 
     def test_uid_gid_with_primary_group(self):
-        result = run(forms("setuidgid")[0][1] + ["-g", "7", "1234:5678"] + IDENTITY)
-        self.assertClean(result, identity(1234, 7, [7]))
+        self.case("setuidgid", ["-g", "7", "1234:5678"] + IDENTITY, stdout=identity(1234, 7, [7]))
 
     def test_root_keeps_no_other_groups(self):
         # As root with many groups, setuidgid root leaves exactly [0].
         def many_groups():
             os.setgroups([1, 2, 3])
-        result = subprocess.run(forms("setuidgid")[0][1] + ["root"] + IDENTITY, capture_output=True,
-                                text=True, timeout=20, preexec_fn=many_groups)
-        self.assertClean(result, identity(0, 0, [0]))
+        self.case("setuidgid", ["root"] + IDENTITY, stdout=identity(0, 0, [0]), preexec_fn=many_groups)
 
     def test_chained_with_fdmove(self):
-        for label, setuidgid in forms("setuidgid"):
-            with self.subTest(form=label):
-                result = run(setuidgid + ["nobody", "fdmove", "-c", "2", "1", "sh", "-c", "id -u >&2"])
-                self.assertClean(result, f"{NOBODY.pw_uid}\n")
+        self.case("setuidgid", ["nobody", "fdmove", "-c", "2", "1", "sh", "-c", "id -u >&2"],
+                  stdout=f"{NOBODY.pw_uid}\n")
 
     def test_environment_is_untouched(self):
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/root", "USER": "root",
                "LOGNAME": "root", "ODD": "a=b\nc", "EMPTY": "", "Z_LAST": "z"}
-        direct = subprocess.run(["env", "-0"], env=env, capture_output=True, timeout=20)
+        direct = run(["env", "-0"], env=env)
         self.assertEqual(direct.returncode, 0)
-        for label, setuidgid in forms("setuidgid"):
-            for account in ("nobody", "1234:5678"):
-                with self.subTest(form=label, account=account):
-                    chained = subprocess.run(setuidgid + [account, "env", "-0"], env=env,
-                                             capture_output=True, timeout=20)
-                    self.assertEqual((chained.returncode, chained.stderr), (0, b""))
-                    self.assertEqual(chained.stdout, direct.stdout)
+        for account in ("nobody", "1234:5678"):
+            with self.subTest(account=account):
+                self.case("setuidgid", [account, "env", "-0"], stdout=direct.stdout, env=env)
 
     def test_order_and_no_way_back(self):
         strace = shutil.which("strace")
@@ -187,66 +167,55 @@ class SupplementaryGroups(TempDirTestCase):
             self.skipTest(f"cannot bind-mount a private /etc/group here: {check.stderr.strip()}")
 
     def in_private_namespace(self, argv):
-        return run(["unshare", "-m", "sh", "-c", 'mount --bind "$0" /etc/group && exec "$@"',
-                    self.group_file] + argv)
+        """ARGV run with the private group file over /etc/group."""
+        return ["unshare", "-m", "sh", "-c", 'mount --bind "$0" /etc/group && exec "$@"',
+                self.group_file] + argv
 
     def test_supplementary_groups_from_the_group_file(self):
         for option in ("-s", "--supplementary"):
-            for label, setuidgid in forms("setuidgid"):
-                with self.subTest(form=label, option=option):
-                    result = self.in_private_namespace(setuidgid + [option, "nobody"] + IDENTITY)
-                    self.assertClean(result, identity(NOBODY.pw_uid, NOBODY.pw_gid,
-                                                      [NOBODY.pw_gid, 54321, 54322]))
+            with self.subTest(option=option):
+                self.case("setuidgid", [option, "nobody"] + IDENTITY, wrap=self.in_private_namespace,
+                          stdout=identity(NOBODY.pw_uid, NOBODY.pw_gid, [NOBODY.pw_gid, 54321, 54322]))
 
     def test_id_shows_the_groups(self):
-        result = self.in_private_namespace(forms("setuidgid")[0][1] + ["-s", "nobody", "id"])
         gid = NOBODY.pw_gid
-        self.assertClean(result, f"uid={NOBODY.pw_uid}(nobody) gid={gid}({group_name(gid)}) "
-                                 f"groups={gid}({group_name(gid)}),54321(tk-readers),54322(tk-writers)\n")
+        self.case("setuidgid", ["-s", "nobody", "id"], wrap=self.in_private_namespace,
+                  stdout=f"uid={NOBODY.pw_uid}(nobody) gid={gid}({group_name(gid)}) "
+                         f"groups={gid}({group_name(gid)}),54321(tk-readers),54322(tk-writers)\n")
 
     def test_with_primary_group(self):
-        result = self.in_private_namespace(forms("setuidgid")[1][1] + ["-s", "-g", "tk-others", "nobody"]
-                                           + IDENTITY)
-        self.assertClean(result, identity(NOBODY.pw_uid, 54323, [54321, 54322, 54323]))
+        self.case("setuidgid", ["-s", "-g", "tk-others", "nobody"] + IDENTITY, wrap=self.in_private_namespace,
+                  stdout=identity(NOBODY.pw_uid, 54323, [54321, 54322, 54323]))
 
     def test_clustered_with_attached_value(self):
-        result = self.in_private_namespace(forms("setuidgid")[1][1] + ["-sgtk-others", "nobody"] + IDENTITY)
-        self.assertClean(result, identity(NOBODY.pw_uid, 54323, [54321, 54322, 54323]))
+        self.case("setuidgid", ["-sgtk-others", "nobody"] + IDENTITY, wrap=self.in_private_namespace,
+                  stdout=identity(NOBODY.pw_uid, 54323, [54321, 54322, 54323]))
 
     def test_without_s_the_memberships_are_ignored(self):
-        result = self.in_private_namespace(forms("setuidgid")[0][1] + ["nobody"] + IDENTITY)
-        self.assertClean(result, identity(NOBODY.pw_uid, NOBODY.pw_gid, [NOBODY.pw_gid]))
-
+        self.case("setuidgid", ["nobody"] + IDENTITY, wrap=self.in_private_namespace,
+                  stdout=identity(NOBODY.pw_uid, NOBODY.pw_gid, [NOBODY.pw_gid]))
 
 class Help(ToolkitTestCase):
     def test_help_exits_0(self):
+        def usage(result, form):
+            self.assertTrue(result.stdout.startswith("Usage: setuidgid [OPTIONS] ACCOUNT NEXT-PROG"))
+            self.assertIn("--supplementary", result.stdout)
+            self.assertIn("--primary-group GROUP", result.stdout)
         for spelling in ("--help", "--usage", "-?"):
-            for label, setuidgid in forms("setuidgid"):
-                with self.subTest(form=label, spelling=spelling):
-                    result = run(setuidgid + [spelling])
-                    self.assertClean(result)
-                    self.assertTrue(result.stdout.startswith("Usage: setuidgid [OPTIONS] ACCOUNT NEXT-PROG"))
-                    self.assertIn("--supplementary", result.stdout)
-                    self.assertIn("--primary-group GROUP", result.stdout)
-
+            with self.subTest(spelling=spelling):
+                self.case("setuidgid", [spelling], then=usage)
 
 class UsageErrors(TempDirTestCase):
     def assertUsage(self, args, *fragments):
         marker = self.path("ran")
-        for label, setuidgid in forms("setuidgid"):
-            with self.subTest(form=label, args=args):
-                result = run(setuidgid + args + ["touch", marker])
-                self.assertFatal(result, "setuidgid", USAGE, *fragments)
-                self.assertEqual(result.stdout, "")
-                self.assertFalse(os.path.exists(marker), "the next program ran")
+        with self.subTest(args=args):
+            self.case("setuidgid", args + ["touch", marker], status=USAGE, fatal=fragments, stdout="")
+            self.assertFalse(os.path.exists(marker), "the next program ran")
 
     def test_missing_operands(self):
-        for label, setuidgid in forms("setuidgid"):
-            with self.subTest(form=label):
-                self.assertFatal(run(setuidgid), "setuidgid", USAGE, "ACCOUNT: missing operand")
-                self.assertFatal(run(setuidgid + ["nobody"]), "setuidgid", USAGE,
-                                 "NEXT-PROG: missing next program")
-                self.assertFatal(run(setuidgid + ["-s"]), "setuidgid", USAGE, "ACCOUNT: missing operand")
+        self.case("setuidgid", [], status=USAGE, fatal="ACCOUNT: missing operand")
+        self.case("setuidgid", ["nobody"], status=USAGE, fatal="NEXT-PROG: missing next program")
+        self.case("setuidgid", ["-s"], status=USAGE, fatal="ACCOUNT: missing operand")
 
     def test_supplementary_with_numbers(self):
         self.assertUsage(["-s", "1234:5678"], "--supplementary: needs an account name, not UID:GID")
@@ -267,10 +236,8 @@ class UsageErrors(TempDirTestCase):
         self.assertUsage(["-s=1", "nobody"], "unknown option")
 
     def test_group_option_needs_a_value(self):
-        for label, setuidgid in forms("setuidgid"):
-            with self.subTest(form=label):
-                self.assertFatal(run(setuidgid + ["-g"]), "setuidgid", USAGE, "needs a value")
-                self.assertFatal(run(setuidgid + ["--primary-group"]), "setuidgid", USAGE, "needs a value")
+        self.case("setuidgid", ["-g"], status=USAGE, fatal="needs a value")
+        self.case("setuidgid", ["--primary-group"], status=USAGE, fatal="needs a value")
 
     def test_an_empty_name_is_a_usage_error_naming_where_it_was(self):
         # Nothing to look up: not "no such account" with no name in it.
@@ -288,76 +255,56 @@ class UsageErrors(TempDirTestCase):
 class LookupFailures(TempDirTestCase):
     def test_unknown_user_is_111(self):
         marker = self.path("ran")
-        for label, setuidgid in forms("setuidgid"):
-            with self.subTest(form=label):
-                result = run(setuidgid + ["no-such-user-here", "touch", marker])
-                self.assertFatal(result, "setuidgid", FAILURE)
-                self.assertEqual(result.stderr, "setuidgid: FATAL: no-such-user-here: no such account"
-                                 + (" in /etc/passwd" if STATIC else "") + "\n")
-                self.assertEqual(result.stdout, "")
-                self.assertFalse(os.path.exists(marker))
+        self.case("setuidgid", ["no-such-user-here", "touch", marker], status=FAILURE, stdout="",
+                  stderr="setuidgid: FATAL: no-such-user-here: no such account"
+                         + (" in /etc/passwd" if STATIC else "") + "\n")
+        self.assertFalse(os.path.exists(marker))
 
     def test_unknown_group_is_111(self):
         marker = self.path("ran")
-        for label, setuidgid in forms("setuidgid"):
-            with self.subTest(form=label):
-                result = run(setuidgid + ["-g", "no-such-group-here", "nobody", "touch", marker])
-                self.assertFatal(result, "setuidgid", FAILURE, "no-such-group-here: no such group")
-                self.assertFalse(os.path.exists(marker))
+        self.case("setuidgid", ["-g", "no-such-group-here", "nobody", "touch", marker], status=FAILURE,
+                  fatal="no-such-group-here: no such group")
+        self.assertFalse(os.path.exists(marker))
 
     def test_group_written_as_hex_is_a_name(self):
         # Only all-digit values are numbers; "0x1" is looked up as a name.
-        result = run(forms("setuidgid")[0][1] + ["-g", "0x1", "nobody", "true"])
-        self.assertFatal(result, "setuidgid", FAILURE, "0x1: no such group")
+        self.case("setuidgid", ["-g", "0x1", "nobody", "true"], status=FAILURE, fatal="0x1: no such group")
 
     def test_lookup_happens_before_any_link_acts(self):
         # Were fd 2 copied from fd 1 first, the message would arrive on stdout.
-        for label, fdmove in forms("fdmove"):
-            with self.subTest(form=label):
-                result = run(fdmove + ["-c", "2", "1", "setuidgid", "no-such-user-here", "true"])
-                self.assertFatal(result, "setuidgid", FAILURE, "no-such-user-here")
-                self.assertEqual(result.stdout, "")
+        self.case("fdmove", ["-c", "2", "1", "setuidgid", "no-such-user-here", "true"], status=FAILURE,
+                  fatal="no-such-user-here", fatal_by="setuidgid", stdout="")
 
     def test_fails_closed_when_the_change_is_refused(self):
         # Run without privilege: setgroups fails, and the next program never runs.
         marker = self.path("ran")
         preexec = as_nobody if IS_ROOT else None
-        # The harness's links live in a private directory: make one nobody can reach.
-        link = self.path("setuidgid")
-        os.symlink(TOOLKIT, link)
-        for label, setuidgid in (("symlink", [link]), ("multicall", [TOOLKIT, "setuidgid"])):
-            for account in ("0:0", "root"):
-                with self.subTest(form=label, account=account):
-                    result = subprocess.run(setuidgid + [account, "touch", marker], capture_output=True,
-                                            text=True, timeout=20, preexec_fn=preexec)
-                    self.assertFatal(result, "setuidgid", FAILURE, "setgroups", "Operation not permitted")
-                    self.assertFalse(os.path.exists(marker), "the next program ran")
+        for account in ("0:0", "root"):
+            with self.subTest(account=account):
+                # public: what nobody runs must be reachable from where nobody stands.
+                self.case("setuidgid", [account, "touch", marker], status=FAILURE,
+                          fatal=("setgroups", "Operation not permitted"), public=True, preexec_fn=preexec)
+                self.assertFalse(os.path.exists(marker), "the next program ran")
 
     def test_fails_closed_in_a_later_link(self):
         marker = self.path("ran")
         preexec = as_nobody if IS_ROOT else None
-        result = subprocess.run([TOOLKIT, "fdmove", "1", "1", "setuidgid", "0:0", "touch", marker],
-                                capture_output=True, text=True, timeout=20, preexec_fn=preexec)
-        self.assertFatal(result, "setuidgid", FAILURE, "setgroups")
+        self.case("fdmove", ["1", "1", "setuidgid", "0:0", "touch", marker], status=FAILURE, fatal="setgroups",
+                  fatal_by="setuidgid", public=True, preexec_fn=preexec)
         self.assertFalse(os.path.exists(marker))
-
 
 class NextProgram(TempDirTestCase):
     def test_not_found_is_127(self):
-        for label, setuidgid in forms("setuidgid"):
-            with self.subTest(form=label):
-                result = run(setuidgid + ["nobody", "no-such-program-anywhere"])
-                self.assertEqual(result.stderr, "setuidgid: FATAL: no-such-program-anywhere: not found in PATH\n")
-                self.assertFatal(result, "setuidgid", NOT_FOUND)
-                self.assertEqual(result.stdout, "")
+        self.case("setuidgid", ["nobody", "no-such-program-anywhere"], status=NOT_FOUND, fatal=(), stdout="",
+                  then=lambda result, form: self.assertEqual(
+                      result.stderr, "setuidgid: FATAL: no-such-program-anywhere: not found in PATH\n"))
 
     def test_not_found_is_checked_before_the_identity_changes(self):
         # If the identity changed first, the later fdmove link's check would still
         # fail the same way; what shows the order is that nothing else happened:
         # the message went to the original stderr, not to stdout.
-        result = run(forms("fdmove")[0][1] + ["-c", "2", "1", "setuidgid", "nobody", "/nonexistent/prog"])
-        self.assertFatal(result, "setuidgid", NOT_FOUND, "/nonexistent/prog")
-        self.assertEqual(result.stdout, "")
+        self.case("fdmove", ["-c", "2", "1", "setuidgid", "nobody", "/nonexistent/prog"], status=NOT_FOUND,
+                  fatal="/nonexistent/prog", fatal_by="setuidgid", stdout="")
 
     @needs_root
     def test_not_found_leaves_the_identity_alone(self):
@@ -380,11 +327,7 @@ class NextProgram(TempDirTestCase):
         with open(plain, "w") as f:
             f.write("#!/bin/sh\necho ran\n")
         os.chmod(plain, 0o644)
-        for label, setuidgid in forms("setuidgid"):
-            with self.subTest(form=label):
-                result = run(setuidgid + ["nobody", plain])
-                self.assertFatal(result, "setuidgid", CANNOT_RUN, plain)
-                self.assertEqual(result.stdout, "")
+        self.case("setuidgid", ["nobody", plain], status=CANNOT_RUN, fatal=plain, stdout="")
 
     @needs_root
     def test_executable_only_by_root_is_126_after_the_change(self):
@@ -393,10 +336,8 @@ class NextProgram(TempDirTestCase):
         with open(private, "w") as f:
             f.write("#!/bin/sh\necho ran\n")
         os.chmod(private, 0o700)
-        result = run(forms("setuidgid")[1][1] + ["nobody", private])
-        self.assertFatal(result, "setuidgid", CANNOT_RUN, private, "Permission denied")
-        self.assertEqual(result.stdout, "")
-
+        self.case("setuidgid", ["nobody", private], status=CANNOT_RUN, fatal=(private, "Permission denied"),
+                  stdout="")
 
 class StaticChroot(ToolkitTestCase):
     """The static binary in a root file system holding only itself, busybox

@@ -9,7 +9,8 @@ import stat
 import subprocess
 import tempfile
 
-from harness import CANNOT_RUN, FAILURE, NOT_FOUND, TOOLKIT, USAGE, ToolkitTestCase, forms, main, run, which
+from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, TOOLKIT, USAGE, ToolkitTestCase, main, public_toolkit, run,
+                     which)
 
 BUILD_DIR = os.environ.get("TOOLKIT_BUILD_DIR", os.path.dirname(TOOLKIT))
 
@@ -133,35 +134,33 @@ class Dispatch(ToolkitTestCase):
 
     def test_multicall_form_is_the_applet_itself(self):
         # Same help text, same messages, same statuses under either form.
-        outcomes = []
-        for label, argv in forms("fdmove"):
-            helped = run(argv + ["--help"])
-            failed = run(argv + ["--bogus", "1", "1", "true"])
-            outcomes.append((helped.returncode, helped.stdout, helped.stderr,
-                             failed.returncode, failed.stdout, failed.stderr))
+        helped = self.case("fdmove", ["--help"])
+        failed = self.case("fdmove", ["--bogus", "1", "1", "true"], status=USAGE, fatal="--bogus")
+        outcomes = [(h.returncode, h.stdout, h.stderr, f.returncode, f.stdout, f.stderr)
+                    for h, f in zip(helped, failed)]
         self.assertEqual(outcomes[0], outcomes[1])
         self.assertTrue(outcomes[0][1].startswith("Usage: fdmove "), outcomes[0][1])
         self.assertEqual(outcomes[0][3], USAGE)
 
     def test_messages_name_the_applet_never_a_path_or_toolkit(self):
+        def no_path_or_toolkit(result, form):
+            self.assertNotIn("/", result.stderr)
+            self.assertNotIn("toolkit", result.stderr)
         with tempfile.TemporaryDirectory() as directory:
             deep = os.path.join(directory, "sub", "dir")
             os.makedirs(deep)
-            invocations = forms("fdmove") + [("path", [renamed_binary(deep, "fdmove")]),
-                                             ("relative", ["./fdmove"])]
-            for label, argv in invocations:
+            self.case("fdmove", ["7", "9", "true"], status=FAILURE, fatal="descriptor 9", then=no_path_or_toolkit,
+                      cwd=deep)
+            # And under a link elsewhere, called by a path or a relative name.
+            for label, argv in (("path", [renamed_binary(deep, "fdmove")]), ("relative", ["./fdmove"])):
                 with self.subTest(form=label):
                     result = run(argv + ["7", "9", "true"], cwd=deep)
                     self.assertFatal(result, "fdmove", FAILURE, "descriptor 9")
-                    self.assertNotIn("/", result.stderr)
-                    self.assertNotIn("toolkit", result.stderr)
+                    no_path_or_toolkit(result, label)
 
     def test_later_link_speaks_under_its_own_name(self):
-        for label, argv in forms("fdmove"):
-            with self.subTest(form=label):
-                result = run(argv + ["1", "1", "setuidgid", "--bogus", "nobody", "true"])
-                self.assertFatal(result, "setuidgid", USAGE, "bogus")
-
+        self.case("fdmove", ["1", "1", "setuidgid", "--bogus", "nobody", "true"], status=USAGE, fatal="bogus",
+                  fatal_by="setuidgid")
 
 class ChainStatuses(ToolkitTestCase):
     """The statuses about the next program, through the multiplexer."""
@@ -323,6 +322,8 @@ class ProcessName(ToolkitTestCase):
             os.setuid(65534)
 
         preexec = as_nobody if drop_privileges and os.geteuid() == 0 else None
+        if preexec and argv[0] == TOOLKIT:
+            argv = [public_toolkit()] + argv[1:]  # nobody may not reach the build tree
         with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               preexec_fn=preexec) as process:
             # Not communicate(): it would reap the process. The outputs are a line at most.

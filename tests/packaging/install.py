@@ -29,6 +29,16 @@ def run(*args, env=None, cwd=None):
 
 
 RPM_DIRS = {"%{_bindir}": "/usr/bin", "%{_mandir}": "/usr/share/man", "%{_datadir}": "/usr/share"}
+APPLET_FILES = "applet.files"  # what the spec's %install writes for %files -f
+
+
+def applet_files():
+    """The %files entries the spec's %install makes from commands/list, made the same way."""
+    with open(os.path.join(SOURCE, "commands", "list"), encoding="utf-8") as registry:
+        listed = subprocess.run(["sh", os.path.join(SOURCE, "packaging/rpm/applet-files.sh"),
+                                 RPM_DIRS["%{_bindir}"], RPM_DIRS["%{_mandir}"], RPM_DIRS["%{_datadir}"]],
+                                stdin=registry, capture_output=True, text=True, check=True)
+    return [(line, False) for line in listed.stdout.splitlines()]
 
 
 def rpm_files():
@@ -38,8 +48,10 @@ def rpm_files():
         for line in spec:
             line = line.strip()
             if line.startswith("%"):
-                if line == "%files":
+                if line in ("%files", "%files -f " + APPLET_FILES):
                     in_files = True
+                    if line != "%files":
+                        entries += applet_files()
                     continue
                 if not line.startswith(("%{", "%dir ")):
                     in_files = False
