@@ -13,10 +13,15 @@ class Chain;
 
 // One link's work, planned before any link acts. run() returns when the link
 // is done and the chain goes on; it throws a Failure when it cannot be done.
+struct Readiness;
+
 class Step {
   public:
     virtual ~Step() = default;
     virtual void run(Chain& chain) = 0;
+    // A link that listens says what readiness it was asked to signal (see
+    // readiness.hpp); the chain signals it once, after its last such link.
+    virtual const Readiness* readiness() const { return nullptr; }
 };
 
 // One applet's command line while it is being planned: options, then operands,

@@ -25,6 +25,26 @@ void Chain::plan(const AppletInfo& first, std::span<char* const> args) {
     }
     program_path_ = find_program(args[0], environment.get("PATH"));
     program_argv_ = args.data();
+    gather_readiness();
+}
+
+// Any listen link may ask for readiness; it is signalled once, when the last
+// listen link of the chain is listening, so that a supervisor told "ready"
+// finds every socket of the chain accepting connections.
+void Chain::gather_readiness() {
+    for (std::size_t i = 0; i < links_.size(); ++i) {
+        const Readiness* asked = links_[i].step->readiness();
+        if (!asked) continue;
+        last_listener_ = i;
+        if (asked->notify_fd) {
+            if (readiness_.notify_fd && *readiness_.notify_fd != *asked->notify_fd)
+                throw usage_error("--notify-fd", "given two descriptors in one chain (" +
+                                                     std::to_string(*readiness_.notify_fd) + " and " +
+                                                     std::to_string(*asked->notify_fd) + ")");
+            readiness_.notify_fd = asked->notify_fd;
+        }
+        readiness_.sd_notify = readiness_.sd_notify || asked->sd_notify;
+    }
 }
 
 void Chain::enter(const Link& link) {
@@ -36,12 +56,19 @@ void Chain::enter(const Link& link) {
     ::prctl(PR_SET_NAME, name, 0, 0, 0);
 }
 
-void Chain::run() { run_from(0); }
+void Chain::run() {
+    if (readiness_.wanted()) check_readiness(readiness_, environment);
+    run_from(0);
+}
 
 void Chain::run_from(std::size_t index) {
     for (position_ = index; position_ < links_.size(); ++position_) {
         enter(links_[position_]);
         links_[position_].step->run(*this);
+        if (position_ == last_listener_ && readiness_.wanted()) {
+            announce_readiness(readiness_, environment);
+            readiness_ = Readiness{}; // once
+        }
     }
     exec_program(program_path_, program_argv_, environment.envp());
 }

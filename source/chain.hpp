@@ -3,6 +3,7 @@
 
 #include "applet.hpp"
 #include "environment.hpp"
+#include "readiness.hpp"
 
 #include <functional>
 #include <memory>
@@ -28,6 +29,9 @@ class Chain {
     // _exit; it never unwinds into the parent's code.
     [[noreturn]] void run_rest_in_child();
 
+    // What the listen links of the chain asked for, together.
+    const Readiness& readiness() const { return readiness_; }
+
     // True when no in-process link follows the one running now.
     bool at_last_link() const { return position_ + 1 >= links_.size(); }
     const std::string& program_path() const { return program_path_; }
@@ -49,8 +53,12 @@ class Chain {
     void enter(const Link& link);
     [[noreturn]] void run_from(std::size_t index);
 
+    void gather_readiness();
+
     std::vector<Link> links_;
     std::size_t position_ = 0;
+    Readiness readiness_;
+    std::size_t last_listener_ = 0; // the link after which readiness is signalled
     std::string program_path_;
     char* const* program_argv_ = nullptr;
     std::vector<std::function<void()>> undo_;

@@ -6,6 +6,7 @@
 #include "diagnostics.hpp"
 #include "fd.hpp"
 #include "listen_fds.hpp"
+#include "readiness.hpp"
 #include "socket.hpp"
 #include "socket_node.hpp"
 
@@ -43,8 +44,8 @@ constexpr gid_t keep_gid = static_cast<gid_t>(-1);
 const OptionSpec listening_options[] = {
     {"backlog", 'b', OptionKind::number, "N", "let N connections wait to be accepted (default 5)", 0,
      INT_MAX},
-    TOOLKIT_NODE_OPTIONS};
-const OptionSpec bound_options[] = {TOOLKIT_NODE_OPTIONS};
+    TOOLKIT_NODE_OPTIONS TOOLKIT_READINESS_OPTIONS};
+const OptionSpec bound_options[] = {TOOLKIT_NODE_OPTIONS TOOLKIT_READINESS_OPTIONS};
 #undef TOOLKIT_NODE_OPTIONS
 
 struct ListenPlan {
@@ -60,6 +61,7 @@ struct ListenPlan {
     bool upstart = false;
     bool systemd = false;
     std::optional<std::string> fd_name;
+    Readiness readiness;
 };
 
 // The process umask for as long as the socket is being bound: bind(2) makes
@@ -94,10 +96,13 @@ void remove_node(const SocketNode& node, std::string_view applet) {
 class Listen : public Step {
   public:
     explicit Listen(ListenPlan plan) : plan_(std::move(plan)) {}
+    const Readiness* readiness() const override { return &plan_.readiness; }
 
     void run(Chain& chain) override {
         int inherited = plan_.systemd ? inherited_listen_fds(chain.environment, ::getpid()) : 0;
         int target = first_listen_fd + inherited;
+        if (chain.readiness().notify_fd == target)
+            throw usage_error("--notify-fd", descriptor_name(target) + " is where the socket goes");
 
         const int type = plan_.kind->type;
         UniqueFd socket(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
@@ -163,6 +168,7 @@ std::unique_ptr<Step> plan_local_listen(Invocation& invocation, const LocalListe
     plan.pass_security = given.has("pass-security");
     plan.upstart = given.has("upstart-compatibility");
     plan.systemd = given.has("systemd-compatibility");
+    plan.readiness = read_readiness(given);
     if (auto name = given.text("name")) {
         if (!plan.systemd) throw usage_error("--name", "needs --systemd-compatibility");
         check_listen_fd_name(*name);

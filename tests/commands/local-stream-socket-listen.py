@@ -939,6 +939,201 @@ class ProcessName(ToolkitTestCase):
         self.assertExit(result, 0)
         self.assertIn('prctl(PR_SET_NAME, "lstream-listen")', result.stderr)
 
+
+class Readiness(ToolkitTestCase):
+    """--notify-fd and --sd-notify: the supervisor is told once, when every socket listens."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="toolkit-ready-")
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def start(self, argv, env=None, notify_fd=None):
+        """ARGV in its own process group; with NOTIFY_FD, the write end of a pipe on that
+        descriptor. Returns the process and the pipe's read end (or None)."""
+        read_end = write_end = None
+        passed = ()
+        if notify_fd is not None:
+            read_end, pipe_write = os.pipe()
+            # On the very number in this process too: subprocess keeps only the
+            # descriptors it is given, and gives them at the numbers they have.
+            write_end = os.dup2(pipe_write, notify_fd)
+            os.close(pipe_write)
+            passed = (notify_fd,)
+        process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, start_new_session=True, pass_fds=passed)
+        if write_end is not None:
+            os.close(write_end)
+
+        def stop():
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait(timeout=20)
+            process.stderr.close()
+        self.addCleanup(stop)
+        return process, read_end
+
+    def receiver(self, name="notify"):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        address = self.path(name) if not name.startswith("@") else "\0" + name[1:]
+        sock.bind(address)
+        sock.settimeout(20)
+        self.addCleanup(sock.close)
+        return sock, name if name.startswith("@") else address
+
+    def datagrams(self, sock, wait):
+        """(data, sender pid) of every datagram, waiting up to WAIT seconds for the first."""
+        found = []
+        sock.settimeout(wait)
+        while True:
+            try:
+                data, ancillary, _, _ = sock.recvmsg(64, socket.CMSG_SPACE(12))
+            except (socket.timeout, BlockingIOError):
+                return found
+            pid = None
+            for level, kind, payload in ancillary:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                    pid = int.from_bytes(payload[:4], sys.byteorder)
+            found.append((data, pid))
+            sock.settimeout(0.3)
+
+    def connects(self, path):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.settimeout(10)
+            client.connect(path)
+            return True
+
+    def test_notify_fd_gets_one_newline_and_is_not_passed_on(self):
+        first, second = self.path("a"), self.path("b")
+        probe_code = ("import os, socket\n"
+                      "for p in (%r, %r):\n"
+                      "    socket.socket(socket.AF_UNIX).connect(p)\n"
+                      "print('5 open' if os.path.exists('/proc/self/fd/5') else '5 closed', flush=True)\n"
+                      "import time; time.sleep(30)\n") % (first, second)
+        out = self.path("out")
+        process, read_end = self.start(
+            [applet_link(APPLET), "--notify-fd", "5", "--systemd-compatibility", first, APPLET, "--notify-fd", "5",
+             "--systemd-compatibility", second, "sh", "-c", f'exec "$@" > {out}', "sh"] + probe(probe_code),
+            notify_fd=5)
+        with os.fdopen(read_end, "rb") as pipe:
+            self.assertEqual(pipe.read(), b"\n", "one newline, then the end: nobody else holds it")
+        self.assertTrue(self.connects(first) and self.connects(second))
+        for _ in range(500):
+            if os.path.exists(out) and os.path.getsize(out):
+                break
+            time.sleep(0.02)
+        with open(out) as f:
+            self.assertEqual(f.read(), "5 closed\n")
+
+    def test_sd_notify_one_ready_from_the_chain_after_the_last_listen(self):
+        for name in ("notify", "@toolkit-ready-%d" % os.getpid()):
+            with self.subTest(notify_socket=name):
+                receiver, address = self.receiver(name)
+                first, second = self.path("a" + name[-3:]), self.path("b" + name[-3:])
+                env = dict(os.environ, NOTIFY_SOCKET=address)
+                process, _ = self.start([applet_link(APPLET), "--sd-notify", "--systemd-compatibility", first,
+                                         APPLET, "--sd-notify",
+                                         "--systemd-compatibility", second, "sleep", "30"], env=env)
+                got = self.datagrams(receiver, 20)
+                self.assertEqual(got, [(b"READY=1", process.pid)])
+                self.assertTrue(self.connects(first) and self.connects(second))
+
+    def test_readiness_asked_of_the_first_link_waits_for_the_last(self):
+        receiver, address = self.receiver()
+        first, second = self.path("a"), self.path("b")
+        env = dict(os.environ, NOTIFY_SOCKET=address)
+        process, _ = self.start([applet_link(APPLET), "--sd-notify", "--systemd-compatibility", first, APPLET,
+                                 "--systemd-compatibility", second, "sleep", "30"], env=env)
+        self.assertEqual(self.datagrams(receiver, 20), [(b"READY=1", process.pid)])
+        self.assertTrue(self.connects(second), "the second socket listens by the time READY=1 is sent")
+        self.assertTrue(self.connects(first))
+
+    def test_a_failing_chain_says_nothing(self):
+        receiver, address = self.receiver()
+        first = self.path("a")
+        env = dict(os.environ, NOTIFY_SOCKET=address)
+        result = run([applet_link(APPLET), "--sd-notify", first, APPLET, "--systemd-compatibility",
+                      self.path("missing/b"), "true"], env=env)
+        self.assertFatal(result, APPLET, FAILURE, self.path("missing/b"))
+        self.assertEqual(self.datagrams(receiver, 1), [])
+        self.assertFalse(os.path.lexists(first))
+
+    def test_what_is_missing_is_refused_before_the_socket_exists(self):
+        sock = self.path("s")
+        env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
+        self.case(APPLET, ["--sd-notify", sock, "true"], env=env, status=FAILURE,
+                  fatal=("--sd-notify", "NOTIFY_SOCKET is not set"))
+        self.case(APPLET, ["--notify-fd", "9", sock, "true"], status=FAILURE,
+                  fatal=("--notify-fd", "descriptor 9 is not open"))
+        self.assertFalse(os.path.lexists(sock))
+
+    def test_the_socket_cannot_go_where_the_notification_does(self):
+        sock = self.path("s")
+        result = run([applet_link(APPLET), "--notify-fd", "3", sock, "true"])
+        # descriptor 3 is not open here: the first check says so
+        self.assertFatal(result, APPLET, FAILURE, "descriptor 3 is not open")
+        try:
+            os.fstat(3)
+            self.skipTest("descriptor 3 is in use in the test process")
+        except OSError:
+            pass
+        three = os.open(os.devnull, os.O_WRONLY)  # the lowest free number: 3
+        try:
+            self.assertEqual(three, 3)
+            result = subprocess.run([applet_link(APPLET), "--notify-fd", "3", sock, "true"],
+                                    capture_output=True, text=True, timeout=20, pass_fds=(three,))
+        finally:
+            os.close(three)
+        self.assertFatal(result, APPLET, USAGE, "--notify-fd", "descriptor 3 is where the socket goes")
+        self.assertFalse(os.path.lexists(sock))
+
+    def test_two_descriptors_in_one_chain_are_a_usage_error(self):
+        self.case(APPLET, ["--notify-fd", "5", self.path("a"), APPLET, "--notify-fd", "6", self.path("b"), "true"],
+                  status=USAGE, fatal=("--notify-fd", "5 and 6"))
+
+    def test_under_s6_supervise_the_service_is_up_when_it_listens(self):
+        supervise = which("s6-supervise")
+        svwait = which("s6-svwait")
+        svc = which("s6-svc")
+        service = self.path("service")
+        os.mkdir(service)
+        sock = self.path("s6.sock")
+        with open(os.path.join(service, "notification-fd"), "w") as f:
+            f.write("5\n")
+        run_script = os.path.join(service, "run")
+        with open(run_script, "w") as f:
+            f.write(f"#!/bin/sh\nexec {applet_link(APPLET)} --notify-fd 5 {sock} "
+                    f"local-stream-socket-accept cat\n")
+        os.chmod(run_script, 0o755)
+        process = subprocess.Popen([supervise, service], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+
+        def stop():
+            subprocess.run([svc, "-dx", service], timeout=20, capture_output=True)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        self.addCleanup(stop)
+        for _ in range(250):  # s6-supervise makes its control files first
+            if os.path.exists(os.path.join(service, "supervise", "status")):
+                break
+            time.sleep(0.02)
+        waited = subprocess.run([svwait, "-U", "-t", "20000", service], capture_output=True, timeout=30)
+        self.assertEqual(waited.returncode, 0, waited.stderr)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.settimeout(10)
+            client.connect(sock)  # at once: it listened before s6 was told
+            client.sendall(b"up\n")
+            client.shutdown(socket.SHUT_WR)
+            self.assertEqual(client.recv(100), b"up\n")
+
 class ManualPageTest(ToolkitTestCase):
 
     def test_every_long_option_of_help_is_in_the_manual_page(self):
