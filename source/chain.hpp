@@ -53,6 +53,7 @@ class Chain {
     std::size_t position_ = 0;
     std::string program_path_;
     char* const* program_argv_ = nullptr;
+    bool look_again_ = false; // a link changes where the final program is found
     std::vector<std::function<void()>> undo_;
 };
 
