@@ -35,9 +35,8 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
         throw system_error(root, errno);
     // The new root as a path from where planning looks: inside the root and
     // directory the links before this one will have made.
-    std::string seen = root.starts_with('/') || planned.directory.empty()
-                           ? root
-                           : planned.directory + "/" + root;
+    std::string seen =
+        root.starts_with('/') || planned.directory.empty() ? root : planned.directory + "/" + root;
     if (!planned.root.empty()) seen = planned.root + (seen.starts_with('/') ? "" : "/") + seen;
     planned.root = std::move(seen);
     planned.directory.clear();
@@ -47,7 +46,8 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
 } // namespace
 
 extern const AppletInfo chroot{
-    {"chroot", "DIR NEXT-PROG [ARGS...]",
+    {"chroot",
+     "DIR NEXT-PROG [ARGS...]",
      "Make DIR the root directory and its top the working directory, then run NEXT-PROG found "
      "inside it.",
      {}},

@@ -26,7 +26,9 @@ std::optional<std::string> read_value(int directory, const std::string& shown, c
     UniqueFd fd(::openat(directory, file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     struct stat st;
     if (!fd || ::fstat(fd.get(), &st) < 0) throw system_error(shown, errno);
-    if (!S_ISREG(st.st_mode)) throw Failure(exit_failure, shown, std::string(file_kind(st.st_mode)) + ", not a regular file");
+    if (!S_ISREG(st.st_mode))
+        throw Failure(exit_failure, shown,
+                      std::string(file_kind(st.st_mode)) + ", not a regular file");
     std::string value;
     char buffer[4096];
     for (;;) {
@@ -36,7 +38,8 @@ std::optional<std::string> read_value(int directory, const std::string& shown, c
         if (n == 0) break;
         value.append(buffer, static_cast<std::size_t>(n));
         if (value.find('\n') != std::string::npos) break;
-        if (value.size() > longest_value) throw Failure(exit_failure, shown, "first line is too long for the environment");
+        if (value.size() > longest_value)
+            throw Failure(exit_failure, shown, "first line is too long for the environment");
     }
     if (value.empty()) return std::nullopt;
     value.resize(std::min(value.find('\n'), value.size()));
@@ -48,7 +51,8 @@ std::optional<std::string> read_value(int directory, const std::string& shown, c
 
 // Reads DIRECTORY (as a process in PLACE sees it) and makes its changes in
 // ENVIRONMENT; a file that cannot be read stops it.
-void apply(const SearchPlace& place, const std::string& directory, PendingEnvironment& environment) {
+void apply(const SearchPlace& place, const std::string& directory,
+           PendingEnvironment& environment) {
     UniqueFd fd = open_in(place, directory, O_RDONLY | O_DIRECTORY);
     if (!fd) throw system_error(directory, errno);
     DIR* listing = ::fdopendir(fd.get());
@@ -91,7 +95,8 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
 } // namespace
 
 extern const AppletInfo envdir{
-    {"envdir", "DIR NEXT-PROG [ARGS...]",
+    {"envdir",
+     "DIR NEXT-PROG [ARGS...]",
      "Set each variable named by a file in DIR to that file's first line (an empty file unsets "
      "it), then run NEXT-PROG.",
      {}},

@@ -41,9 +41,11 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
     bool supplementary = invocation.options().has("supplementary");
     Identity identity = identity_of(invocation.operand("ACCOUNT"), supplementary);
     std::string groups;
-    for (gid_t gid : identity.groups) groups.append(groups.empty() ? "" : ",").append(std::to_string(gid));
-    auto step = std::make_unique<SetIdentityVariables>(
-        std::to_string(identity.uid), std::to_string(identity.gid), std::move(groups), supplementary);
+    for (gid_t gid : identity.groups)
+        groups.append(groups.empty() ? "" : ",").append(std::to_string(gid));
+    auto step = std::make_unique<SetIdentityVariables>(std::to_string(identity.uid),
+                                                       std::to_string(identity.gid),
+                                                       std::move(groups), supplementary);
     step->apply(invocation.planned().environment);
     return step;
 }

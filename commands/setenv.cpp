@@ -30,8 +30,10 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
 } // namespace
 
 extern const AppletInfo setenv{
-    {"setenv", "VAR VALUE NEXT-PROG [ARGS...]",
-     "Set the environment variable VAR to VALUE, then run NEXT-PROG.", {}},
+    {"setenv",
+     "VAR VALUE NEXT-PROG [ARGS...]",
+     "Set the environment variable VAR to VALUE, then run NEXT-PROG.",
+     {}},
     plan,
 };
 

@@ -25,15 +25,19 @@ const OptionSpec options[] = {
 
 class TakeLock : public Step {
   public:
-    TakeLock(std::string file, bool wait, bool quiet) : file_(std::move(file)), wait_(wait), quiet_(quiet) {}
+    TakeLock(std::string file, bool wait, bool quiet)
+        : file_(std::move(file)), wait_(wait), quiet_(quiet) {}
     void run(Chain&) override {
         // Never through a symbolic link: whoever owns the directory could point
         // it at any file, which we would create. Non-blocking: a FIFO must not hang us.
-        UniqueFd fd(::open(file_.c_str(), O_RDONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0600));
+        UniqueFd fd(::open(file_.c_str(),
+                           O_RDONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC,
+                           0600));
         struct stat st;
         if (!fd || ::fstat(fd.get(), &st) < 0) throw system_error(file_, errno);
         if (!S_ISREG(st.st_mode))
-            throw Failure(exit_failure, file_, std::string(file_kind(st.st_mode)) + ", not a regular file");
+            throw Failure(exit_failure, file_,
+                          std::string(file_kind(st.st_mode)) + ", not a regular file");
         while (::flock(fd.get(), LOCK_EX | (wait_ ? 0 : LOCK_NB)) < 0) {
             if (errno == EINTR) continue;
             if (errno != EWOULDBLOCK) throw system_error(file_, errno);
@@ -65,7 +69,8 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
     PlannedChanges& planned = invocation.planned();
     if (!open_in({planned.root, planned.directory}, directory, O_PATH | O_DIRECTORY))
         throw system_error(file, errno);
-    return std::make_unique<TakeLock>(std::move(file), !given.has("no-wait"), given.has("exit-quietly"));
+    return std::make_unique<TakeLock>(std::move(file), !given.has("no-wait"),
+                                      given.has("exit-quietly"));
 }
 
 } // namespace

@@ -35,7 +35,8 @@ std::unique_ptr<Step> plan(Invocation&) {
 } // namespace
 
 extern const AppletInfo setsid{
-    {"setsid", "NEXT-PROG [ARGS...]",
+    {"setsid",
+     "NEXT-PROG [ARGS...]",
      "Start a new session with no controlling terminal, then run NEXT-PROG as its leader.",
      {}},
     plan,

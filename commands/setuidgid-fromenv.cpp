@@ -20,7 +20,8 @@ gid_t read_id(std::string_view variable, std::string_view text) {
         value = value * 10 + static_cast<unsigned>(c - '0');
     }
     if (!digits || value > max_account_id)
-        throw Failure(exit_failure, std::string(variable), "not a uid or gid: \"" + std::string(text) + "\"");
+        throw Failure(exit_failure, std::string(variable),
+                      "not a uid or gid: \"" + std::string(text) + "\"");
     return static_cast<gid_t>(value);
 }
 
@@ -34,7 +35,8 @@ const char* required(const PendingEnvironment& environment, std::string_view var
 // groups (empty: none), otherwise the list is GID alone.
 Identity identity_from(const PendingEnvironment& environment) {
     Identity identity{read_id("UID", required(environment, "UID")),
-                      read_id("GID", required(environment, "GID")), {}};
+                      read_id("GID", required(environment, "GID")),
+                      {}};
     const char* list = environment.get("GIDLIST");
     if (!list) {
         identity.groups.push_back(identity.gid);
@@ -65,8 +67,10 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
 } // namespace
 
 extern const AppletInfo setuidgid_fromenv{
-    {"setuidgid-fromenv", "NEXT-PROG [ARGS...]",
-     "Run NEXT-PROG as uid $UID and gid $GID, with the groups of $GIDLIST (or $GID alone).", {},
+    {"setuidgid-fromenv",
+     "NEXT-PROG [ARGS...]",
+     "Run NEXT-PROG as uid $UID and gid $GID, with the groups of $GIDLIST (or $GID alone).",
+     {},
      "setuidgid-env"},
     plan,
 };

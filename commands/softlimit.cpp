@@ -37,7 +37,8 @@ struct Limit {
 
 class SetLimits : public Step {
   public:
-    SetLimits(std::vector<Limit> limits, bool verbose) : limits_(std::move(limits)), verbose_(verbose) {}
+    SetLimits(std::vector<Limit> limits, bool verbose)
+        : limits_(std::move(limits)), verbose_(verbose) {}
     void run(Chain&) override {
         for (const Limit& limit : limits_) {
             struct rlimit now;
@@ -46,7 +47,8 @@ class SetLimits : public Step {
             // Above the hard limit only root could go, and it would raise the hard one: cap it.
             if (now.rlim_cur > now.rlim_max) {
                 if (verbose_)
-                    warning(limit.option, std::to_string(limit.value) + " is above the hard limit; set to " +
+                    warning(limit.option, std::to_string(limit.value) +
+                                              " is above the hard limit; set to " +
                                               std::to_string(now.rlim_max));
                 now.rlim_cur = now.rlim_max;
             }

@@ -33,7 +33,8 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
 } // namespace
 
 extern const AppletInfo umask{
-    {"umask", "MASK NEXT-PROG [ARGS...]",
+    {"umask",
+     "MASK NEXT-PROG [ARGS...]",
      "Set the file mode creation mask to MASK (a C number: 027), then run NEXT-PROG.",
      {}},
     plan,

@@ -29,8 +29,10 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
 } // namespace
 
 extern const AppletInfo unsetenv{
-    {"unsetenv", "VAR NEXT-PROG [ARGS...]",
-     "Remove the environment variable VAR (every copy of it), then run NEXT-PROG.", {}},
+    {"unsetenv",
+     "VAR NEXT-PROG [ARGS...]",
+     "Remove the environment variable VAR (every copy of it), then run NEXT-PROG.",
+     {}},
     plan,
 };
 
