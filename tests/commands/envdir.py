@@ -117,10 +117,7 @@ class Failures(EnvdirTestCase):
         self.put("SECRET", "x\n")
         os.chmod(os.path.join(self.env, "SECRET"), 0)
         preexec = as_nobody if os.geteuid() == 0 else None
-        os.mkdir(self.path("links"))
-        link = self.path("links", "envdir")
-        os.symlink(os.path.realpath(applet_link("envdir")), link)
-        result = run([link, self.env, "true"], preexec_fn=preexec)
+        result = run([self.public_link("envdir"), self.env, "true"], preexec_fn=preexec)
         self.assertFatal(result, "envdir", FAILURE, self.env + "/SECRET", "Permission denied")
 
     @needs_root

@@ -6,12 +6,12 @@ plan left no socket behind."""
 
 import os
 import shutil
-import socket
+import sys
 import tempfile
 import time
 import unittest
 
-from harness import ToolkitTestCase, applet_link, probe, run
+from harness import TOOLKIT, ToolkitTestCase, applet_link, run
 
 IS_ROOT = os.geteuid() == 0
 
@@ -52,9 +52,14 @@ print("\n".join(out))
 """
 
 
+# The system's Python: the one running the tests may sit in a home directory
+# that the account a test drops to cannot enter.
+SYSTEM_PYTHON = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
+
+
 def state(*what):
     """argv of the probe, reporting WHAT (all of it by default)."""
-    return probe(STATE) + list(what)
+    return [SYSTEM_PYTHON, "-c", STATE] + list(what)
 
 
 def peer(name):
@@ -108,6 +113,18 @@ class StateTestCase(ToolkitTestCase):
 
     def script(self, name, text="#!/bin/sh\necho ran\n"):
         return self.write(name, text, 0o755)
+
+    def public_link(self, applet):
+        """A link named APPLET to a copy of the binary that nobody can run
+        (the build directory may be private)."""
+        links = self.path("links")
+        if not os.path.isdir(links):
+            os.mkdir(links)
+            shutil.copy2(TOOLKIT, os.path.join(links, "toolkit"))
+        link = os.path.join(links, applet)
+        if not os.path.lexists(link):
+            os.symlink("toolkit", link)
+        return link
 
     def assertStopsBeforeListen(self, applet_args, status, *fragments, applet=None, **kwargs):
         """`local-stream-socket-listen SOCK APPLET ARGS... true`: the plan of
