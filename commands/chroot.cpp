@@ -19,7 +19,7 @@ class ChangeRoot : public Step {
     void run(Chain&) override {
         if (::chroot(root_.c_str()) < 0) throw system_error(root_, errno);
         // Without this the old working directory would stay reachable outside the new root.
-        if (::chdir("/") < 0) throw system_error(root_ + "/", errno);
+        if (::chdir("/") < 0) throw system_error("chdir /", errno);
     }
 
   private:
