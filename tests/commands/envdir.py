@@ -4,6 +4,7 @@ file that cannot be read stops the chain, at plan time or when it runs."""
 
 import fcntl
 import os
+import shutil
 import subprocess
 
 from harness import FAILURE, NOT_FOUND, USAGE, main, run, applet_link
@@ -156,6 +157,25 @@ class Failures(EnvdirTestCase):
         self.case("envdir", [], status=USAGE, fatal="DIR: missing operand")
         self.case("envdir", [self.env], status=USAGE, fatal="NEXT-PROG: missing next program")
         self.case("envdir", ["--bogus", self.env, "true"], status=USAGE, fatal="unknown option")
+
+
+class EntryPoint(EnvdirTestCase):
+    @needs_root
+    def test_the_whole_entry_point_costs_two_execve_calls(self):
+        strace = shutil.which("strace")
+        if strace is None or run([strace, "-qq", "-o", os.devnull, "true"]).returncode != 0:
+            self.skipTest("strace cannot trace here")
+        self.put("GREETING", "hello\n")
+        os.mkdir(self.path("D"))
+        log = self.path("trace")
+        chain = [applet_link("envdir"), self.env, "softlimit", "-m", "64000000", "setlock", "-n",
+                 self.path("L"), "chdir", self.path("D"), "umask", "027", "setuidgid", "nobody", "/bin/true"]
+        result = run([strace, "-f", "-qq", "-o", log, "-e", "signal=none", "-e", "trace=execve"] + chain)
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
+        with open(log) as f:
+            calls = [line.split()[1] for line in f if "execve(" in line]
+        self.assertEqual(len(calls), 2, calls)
+        self.assertTrue(calls[1].startswith('execve("/bin/true"'), calls)
 
 
 if __name__ == "__main__":
