@@ -5,7 +5,7 @@ again after the change), and the failures."""
 import os
 
 from harness import CANNOT_RUN, FAILURE, NOT_FOUND, USAGE, applet_link, main, run
-from process_state import StateTestCase, as_nobody, needs_root, state
+from process_state import StateTestCase, needs_root, state
 
 
 class Directory(StateTestCase):

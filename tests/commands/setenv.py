@@ -3,7 +3,7 @@ in the environment, and that a PATH it sets decides the final search."""
 
 import os
 
-from harness import NOT_FOUND, USAGE, main, run
+from harness import NOT_FOUND, USAGE, main
 from process_state import StateTestCase
 
 BASE = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "A": "1", "B": "2"}
