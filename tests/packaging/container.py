@@ -76,10 +76,13 @@ def entry_point(rootfs, env):
     with open(os.path.join(rootfs, "etc/app-env/GREETING"), "w") as handle:
         handle.write("hello\n")
     expected = "hello /tmp 0027 100\n"
-    # Started in the root by chroot(8), and by toolkit's own chroot from outside it.
+    # Started in the root by chroot(8), and by toolkit's own chroot from outside
+    # it, where account names would be looked up outside the root: numbers then.
     chroot = shutil.which("chroot") or "/usr/sbin/chroot"
-    for how in ([chroot, rootfs], [os.path.join(rootfs, "usr/bin/toolkit"), "chroot", rootfs]):
-        done = subprocess.run(how + ENTRY_POINT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    outside = [word if word != "toolkit" else "100:100" for word in ENTRY_POINT]
+    for how, chain in (([chroot, rootfs], ENTRY_POINT),
+                       ([os.path.join(rootfs, "usr/bin/toolkit"), "chroot", rootfs], outside)):
+        done = subprocess.run(how + chain, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               env=env, timeout=30)
         if (done.returncode, done.stdout, done.stderr) != (0, expected, ""):
             fail(f"{' '.join(how[:2])} {' '.join(ENTRY_POINT[:4])} ...: status {done.returncode}, "
