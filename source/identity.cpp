@@ -17,8 +17,10 @@ namespace {
 std::optional<Identity> numeric_identity(std::string_view account) {
     std::size_t colon = account.find(':');
     if (colon == std::string_view::npos) return std::nullopt;
-    auto uid = static_cast<uid_t>(parse_number("ACCOUNT", account.substr(0, colon), 0, max_account_id));
-    auto gid = static_cast<gid_t>(parse_number("ACCOUNT", account.substr(colon + 1), 0, max_account_id));
+    auto uid =
+        static_cast<uid_t>(parse_number("ACCOUNT", account.substr(0, colon), 0, max_account_id));
+    auto gid =
+        static_cast<gid_t>(parse_number("ACCOUNT", account.substr(colon + 1), 0, max_account_id));
     return Identity{uid, gid, {}};
 }
 
@@ -36,7 +38,8 @@ Identity identity_of(std::string_view account, bool supplementary,
         identity = Identity{found.uid, found.gid, {}};
     }
     if (primary_group) identity.gid = find_group_or_number("--primary-group", *primary_group);
-    identity.groups = supplementary ? account_groups(account, identity.gid) : std::vector<gid_t>{identity.gid};
+    identity.groups =
+        supplementary ? account_groups(account, identity.gid) : std::vector<gid_t>{identity.gid};
     return identity;
 }
 

@@ -428,7 +428,8 @@ BOOST_AUTO_TEST_CASE(a_path_set_earlier_in_the_chain_decides_the_search) {
     Chain chain(environment.pointers.data());
     chain.plan(probe, args.span());
     BOOST_TEST(chain.program_path() == program);
-    BOOST_TEST(std::string(chain.environment.get("PATH")) == "/usr/bin:/bin"); // planning changed nothing
+    // Planning changed nothing: only the links' run() will.
+    BOOST_TEST(std::string(chain.environment.get("PATH")) == "/usr/bin:/bin");
 
     Args unset{"probe", "setenv", "PATH", "/nonexistent", "true"};
     Chain hidden(environment.pointers.data());
@@ -457,7 +458,8 @@ BOOST_AUTO_TEST_CASE(a_relative_program_is_found_in_the_planned_directory) {
 
     Args missing{"probe", "chdir", "/", "./prog"};
     Chain elsewhere(environment.pointers.data());
-    BOOST_TEST(failure_of([&] { elsewhere.plan(probe, missing.span()); }).status() == exit_not_found);
+    BOOST_TEST(failure_of([&] { elsewhere.plan(probe, missing.span()); }).status() ==
+               exit_not_found);
 }
 
 BOOST_AUTO_TEST_CASE(the_final_program_is_looked_up_inside_a_new_root) {
