@@ -25,14 +25,19 @@ void Chain::plan(const AppletInfo& first, std::span<char* const> args) {
         if (!next_applet) break;
         applet = next_applet;
     }
+    // An absolute name depends on the root alone; any other on PATH and the directory too.
+    bool absolute = args[0][0] == '/';
     const char* path = planned.environment.get("PATH");
-    program_path_ = find_program(args[0], path, SearchPlace{planned.root, planned.directory});
+    std::string_view directory = absolute ? std::string_view() : planned.directory;
+    program_path_ = find_program(args[0], path, SearchPlace{planned.root, directory});
     program_argv_ = args.data();
     // Found where the links will have put it; when they move it, it is looked for
     // again just before the execve, in the root, directory and PATH they really made.
     const char* path_now = environment.get("PATH");
-    look_again_ = planned.look_again || !planned.root.empty() || !planned.directory.empty() ||
-                  (path != path_now && (!path || !path_now || std::strcmp(path, path_now) != 0));
+    bool path_changed =
+        path != path_now && (!path || !path_now || std::strcmp(path, path_now) != 0);
+    look_again_ = !planned.root.empty() ||
+                  (!absolute && (planned.look_again || !planned.directory.empty() || path_changed));
 }
 
 void Chain::enter(const Link& link) {
