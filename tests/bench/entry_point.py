@@ -7,8 +7,8 @@ tool) and runit's single chpst (-e -m -L -u). Runs on request, never as a
 verdict; needs root (setuidgid), hyperfine, and the peers it finds.
 
 Usage: tests/bench/entry_point.py [PATH/TO/toolkit] [--rounds N] [--runs N]
-Prints each command's median wall time over the rounds (order rotated each
-round) and the ratio ours / best peer (lower is better).
+Prints each command's median wall and processor time over the rounds (order
+rotated each round) and the ratios ours / best peer (lower is better).
 """
 
 import argparse
@@ -22,13 +22,14 @@ import tempfile
 
 
 def hyperfine(commands, runs, workdir):
-    """Mean seconds of each command (argv lists), hyperfine -N (no shell)."""
+    """Mean wall and processor (user + system) seconds of each command (argv
+    lists), hyperfine -N (no shell)."""
     out = os.path.join(workdir, "hyperfine.json")
     argv = ["hyperfine", "-N", "--warmup", "20", "--runs", str(runs), "--export-json", out, "--style", "none"]
     argv += [" ".join(command) for command in commands]
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=workdir)
     with open(out) as f:
-        return [result["mean"] for result in json.load(f)["results"]]
+        return [(result["mean"], result["user"] + result["system"]) for result in json.load(f)["results"]]
 
 
 def main():
@@ -75,18 +76,22 @@ def main():
                 sys.exit(f"entry_point: {name} chain failed ({result.returncode}): {result.stderr.strip()}")
         names = list(commands)
         times = {name: [] for name in names}
+        cpu = {name: [] for name in names}
         for round_number in range(args.rounds):
             order = names[round_number % len(names):] + names[:round_number % len(names)]
-            for name, seconds in zip(order, hyperfine([commands[n] for n in order], args.runs, workdir)):
-                times[name].append(seconds)
+            for name, (wall, used) in zip(order, hyperfine([commands[n] for n in order], args.runs, workdir)):
+                times[name].append(wall)
+                cpu[name].append(used)
         medians = {name: statistics.median(values) for name, values in times.items()}
+        cpu_medians = {name: statistics.median(values) for name, values in cpu.items()}
         for name in names:
-            print(f"{name:12s} {medians[name] * 1e6:9.1f} us   (rounds: "
-                  + ", ".join(f"{t * 1e6:.1f}" for t in times[name]) + ")")
+            print(f"{name:12s} wall {medians[name] * 1e6:8.1f} us, cpu {cpu_medians[name] * 1e6:8.1f} us"
+                  "   (wall per round: " + ", ".join(f"{t * 1e6:.1f}" for t in times[name]) + ")")
         peers = [name for name in names if name != "toolkit"]
         if peers:
             best = min(peers, key=medians.get)
-            print(f"ratio toolkit / {best}: {medians['toolkit'] / medians[best]:.2f}")
+            print(f"ratio toolkit / {best}: wall {medians['toolkit'] / medians[best]:.2f}, "
+                  f"cpu {cpu_medians['toolkit'] / cpu_medians[best]:.2f}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
