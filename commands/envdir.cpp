@@ -18,7 +18,7 @@ namespace toolkit::applets {
 namespace {
 
 // execve refuses a longer NAME=value string (MAX_ARG_STRLEN).
-constexpr std::size_t longest_value = 128 * 1024;
+constexpr std::size_t longest_value = std::size_t{128} * 1024;
 
 // The variable FILE (in DIRECTORY) stands for: its first line, NULs made
 // newlines, trailing blanks dropped; nullopt when it is empty (unset).

@@ -66,7 +66,7 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
     std::string file(invocation.operand("FILE"));
     std::size_t slash = file.rfind('/');
     std::string directory = slash == std::string::npos ? "." : file.substr(0, slash + 1);
-    PlannedChanges& planned = invocation.planned();
+    const PlannedChanges& planned = invocation.planned();
     if (!open_in({planned.root, planned.directory}, directory, O_PATH | O_DIRECTORY))
         throw system_error(file, errno);
     return std::make_unique<TakeLock>(std::move(file), !given.has("no-wait"),

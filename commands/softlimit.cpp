@@ -61,6 +61,8 @@ class SetLimits : public Step {
     bool verbose_;
 };
 
+// The planner's signature is AppletInfo::plan's, whether it takes operands or not.
+// cppcheck-suppress constParameterCallback
 std::unique_ptr<Step> plan(Invocation& invocation) {
     const ParsedOptions& given = invocation.options();
     std::vector<Limit> limits;
