@@ -6,8 +6,16 @@
 
 namespace toolkit {
 
-Invocation::Invocation(const CommandSyntax& syntax, std::span<char* const> args)
-    : args_(args), line_(parse_command_line(syntax, args)), cursor_(line_.first_operand) {}
+Invocation::Invocation(const CommandSyntax& syntax, std::span<char* const> args,
+                       PlannedChanges* planned)
+    : args_(args), line_(parse_command_line(syntax, args)), cursor_(line_.first_operand),
+      planned_(planned) {}
+
+PlannedChanges& Invocation::planned() {
+    // Planned on its own (a unit test): nothing before it, and an empty environment.
+    if (!planned_) planned_ = (own_planned_ = std::make_unique<PlannedChanges>(nullptr)).get();
+    return *planned_;
+}
 
 std::string_view Invocation::operand(std::string_view what) {
     if (cursor_ >= args_.size()) throw usage_error(std::string(what), "missing operand");

@@ -1,10 +1,12 @@
 // What an applet declares: its syntax, and a planner that turns a command line into a Step.
 #pragma once
 
+#include "environment.hpp"
 #include "options.hpp"
 
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace toolkit {
@@ -24,11 +26,25 @@ class Step {
     virtual const Readiness* readiness() const { return nullptr; }
 };
 
+// What the links planned so far will have changed by the time the final
+// program is looked up: it is searched for with the environment it will get,
+// in the root and working directory it will run in. A link that changes one of
+// these says so here while it is planned, and does it when it runs.
+struct PlannedChanges {
+    explicit PlannedChanges(char* const* initial) : environment(initial) {}
+    PendingEnvironment environment; // the final program's, as far as planning can tell
+    std::string root;               // the new root as a path seen from here; empty: unchanged
+    std::string directory;          // the working directory inside the root; empty: unchanged
+    bool look_again = false;        // a link only knows when it runs (envdir): search again then
+};
+
 // One applet's command line while it is being planned: options, then operands,
 // then the next program.
 class Invocation {
   public:
-    Invocation(const CommandSyntax& syntax, std::span<char* const> args);
+    // PLANNED: the changes of the links before this one (null: a chain of one link).
+    Invocation(const CommandSyntax& syntax, std::span<char* const> args,
+               PlannedChanges* planned = nullptr);
 
     const ParsedOptions& options() const { return line_.options; }
     // The next operand; a usage error "missing WHAT" when there is none.
@@ -36,11 +52,15 @@ class Invocation {
     int fd_operand(std::string_view what);
     // Index of NEXT-PROG in the arguments; a usage error when it is missing.
     std::size_t next_program() const;
+    // Where this link declares what it will change.
+    PlannedChanges& planned();
 
   private:
     std::span<char* const> args_;
     CommandLine line_;
     std::size_t cursor_;
+    PlannedChanges* planned_;
+    std::unique_ptr<PlannedChanges> own_planned_;
 };
 
 struct AppletInfo {

@@ -5,16 +5,18 @@
 #include "exec.hpp"
 #include "registry.hpp"
 
+#include <cstring>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 namespace toolkit {
 
 void Chain::plan(const AppletInfo& first, std::span<char* const> args) {
+    PlannedChanges planned(environment.envp());
     const AppletInfo* applet = &first;
     for (;;) {
         set_program_name(applet->syntax.name);
-        Invocation invocation(applet->syntax, args);
+        Invocation invocation(applet->syntax, args, &planned);
         links_.push_back(Link{applet, applet->plan(invocation)});
         args = args.subspan(invocation.next_program());
         std::string_view next = args[0];
@@ -23,8 +25,19 @@ void Chain::plan(const AppletInfo& first, std::span<char* const> args) {
         if (!next_applet) break;
         applet = next_applet;
     }
-    program_path_ = find_program(args[0], environment.get("PATH"));
+    // An absolute name depends on the root alone; any other on PATH and the directory too.
+    bool absolute = args[0][0] == '/';
+    const char* path = planned.environment.get("PATH");
+    std::string_view directory = absolute ? std::string_view() : planned.directory;
+    program_path_ = find_program(args[0], path, SearchPlace{planned.root, directory});
     program_argv_ = args.data();
+    // Found where the links will have put it; when they move it, it is looked for
+    // again just before the execve, in the root, directory and PATH they really made.
+    const char* path_now = environment.get("PATH");
+    bool path_changed =
+        path != path_now && (!path || !path_now || std::strcmp(path, path_now) != 0);
+    look_again_ = !planned.root.empty() ||
+                  (!absolute && (planned.look_again || !planned.directory.empty() || path_changed));
     gather_readiness();
 }
 
@@ -70,6 +83,7 @@ void Chain::run_from(std::size_t index) {
             readiness_ = Readiness{}; // once
         }
     }
+    if (look_again_) program_path_ = find_program(program_argv_[0], environment.get("PATH"));
     exec_program(program_path_, program_argv_, environment.envp());
 }
 

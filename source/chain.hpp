@@ -61,6 +61,7 @@ class Chain {
     std::size_t last_listener_ = 0; // the link after which readiness is signalled
     std::string program_path_;
     char* const* program_argv_ = nullptr;
+    bool look_again_ = false; // a link changes where the final program is found
     std::vector<std::function<void()>> undo_;
 };
 

@@ -5,7 +5,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace toolkit {
@@ -14,13 +17,37 @@ namespace {
 
 enum class Candidate { missing, runnable, not_runnable };
 
-Candidate examine(const std::string& path, int& err) {
+bool missing_error(int err) {
+    return err == ENOENT || err == ENOTDIR || err == ENAMETOOLONG || err == ELOOP;
+}
+
+// The same verdict for a process in another root or directory, through the file itself.
+Candidate examine_in(const SearchPlace& place, const std::string& path, int& err) {
+    UniqueFd fd = open_in(place, path, O_PATH);
+    struct stat st;
+    if (!fd || ::fstat(fd.get(), &st) < 0) {
+        err = errno;
+        return missing_error(err) ? Candidate::missing : Candidate::not_runnable;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        err = EISDIR;
+        return Candidate::not_runnable;
+    }
+    if (::faccessat(fd.get(), "", X_OK, AT_EMPTY_PATH) < 0) {
+        err = errno;
+        // Without faccessat2 (Linux < 5.8) the mode bits are all there is to go by.
+        if (err != EINVAL && err != ENOSYS) return Candidate::not_runnable;
+        if (!(st.st_mode & 0111)) return err = EACCES, Candidate::not_runnable;
+    }
+    return Candidate::runnable;
+}
+
+Candidate examine(const SearchPlace* place, const std::string& path, int& err) {
+    if (place) return examine_in(*place, path, err);
     struct stat st;
     if (::stat(path.c_str(), &st) < 0) {
         err = errno;
-        return (errno == ENOENT || errno == ENOTDIR || errno == ENAMETOOLONG || errno == ELOOP)
-                   ? Candidate::missing
-                   : Candidate::not_runnable;
+        return missing_error(err) ? Candidate::missing : Candidate::not_runnable;
     }
     if (S_ISDIR(st.st_mode)) {
         err = EISDIR;
@@ -46,12 +73,37 @@ std::string default_search_path() {
     return path;
 }
 
-std::string find_program(std::string_view name, const char* path_variable) {
+UniqueFd open_in(const SearchPlace& place, std::string_view path, int flags) {
+    std::string full;
+    if (!path.starts_with('/') && !place.directory.empty())
+        full.append(place.directory).append("/");
+    full.append(path);
+    flags |= O_CLOEXEC;
+    if (place.root.empty()) return UniqueFd(::open(full.c_str(), flags));
+    UniqueFd root(::open(std::string(place.root).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return root;
+    struct open_how how = {};
+    how.flags = static_cast<unsigned>(flags);
+    how.resolve = RESOLVE_IN_ROOT;
+    long fd = ::syscall(SYS_openat2, root.get(), full.c_str(), &how, sizeof how);
+    // Before Linux 5.6: the same walk, only absolute symbolic links lead out of the root.
+    if (fd < 0 && errno == ENOSYS) {
+        std::size_t start = full.find_first_not_of('/');
+        const char* inside = start == std::string::npos ? "." : full.c_str() + start;
+        fd = ::openat(root.get(), inside, flags);
+    }
+    return UniqueFd(static_cast<int>(fd));
+}
+
+namespace {
+
+std::string find_program_from(std::string_view name, const char* path_variable,
+                              const SearchPlace* place) {
     if (name.empty()) throw Failure(exit_not_found, "\"\"", "empty program name");
     int err = 0;
     if (name.find('/') != std::string_view::npos) {
         std::string path(name);
-        switch (examine(path, err)) {
+        switch (examine(place, path, err)) {
         case Candidate::runnable:
             return path;
         case Candidate::missing:
@@ -70,7 +122,7 @@ std::string find_program(std::string_view name, const char* path_variable) {
         // As execvp: an empty element of a PATH that is set means the current directory.
         std::string candidate = (directory.empty() ? std::string(".") : directory) + "/";
         candidate.append(name);
-        switch (examine(candidate, err)) {
+        switch (examine(place, candidate, err)) {
         case Candidate::runnable:
             return candidate;
         case Candidate::not_runnable:
@@ -87,6 +139,18 @@ std::string find_program(std::string_view name, const char* path_variable) {
     }
     if (refused) throw Failure(exit_cannot_run, refused_path, std::strerror(refused));
     throw Failure(exit_not_found, std::string(name), "not found in PATH");
+}
+
+} // namespace
+
+std::string find_program(std::string_view name, const char* path_variable) {
+    return find_program_from(name, path_variable, nullptr);
+}
+
+std::string find_program(std::string_view name, const char* path_variable,
+                         const SearchPlace& place) {
+    bool moved = !place.root.empty() || !place.directory.empty();
+    return find_program_from(name, path_variable, moved ? &place : nullptr);
 }
 
 void exec_program(const std::string& path, char* const* argv, char* const* envp) {

@@ -2,12 +2,27 @@
 #pragma once
 
 #include "diagnostics.hpp"
+#include "fd.hpp"
 
 #include <cerrno>
 #include <string>
 #include <string_view>
 
 namespace toolkit {
+
+// Where a program will run, when a link planned before it changes that: ROOT is
+// the directory that will be its root (a path as seen from here; empty: this
+// root), DIRECTORY its working directory inside that root (empty: the current
+// one, or the top of a new root).
+struct SearchPlace {
+    std::string_view root;
+    std::string_view directory;
+};
+
+// PATH as a process in PLACE will find it, opened with FLAGS (and O_CLOEXEC);
+// inside a new root, ".." and absolute symbolic links stay in it. Empty, with
+// errno set, when it cannot be opened.
+UniqueFd open_in(const SearchPlace& place, std::string_view path, int flags);
 
 // The search path used when PATH is unset: confstr(_CS_PATH), never ".".
 std::string default_search_path();
@@ -17,6 +32,9 @@ std::string default_search_path();
 // Throws exit 127 when nothing is found, 126 when only something that cannot
 // be executed is (a directory, no execute permission).
 std::string find_program(std::string_view name, const char* path_variable);
+// The same for a process in PLACE; the path returned is the one it will execve.
+std::string find_program(std::string_view name, const char* path_variable,
+                         const SearchPlace& place);
 
 // Added to strerror's text when execve says ENOENT or ENOTDIR of a file that exists.
 inline constexpr std::string_view interpreter_missing_hint =

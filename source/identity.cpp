@@ -1,7 +1,9 @@
 // Changing identity in the one safe order, and checking the result.
 #include "identity.hpp"
 
+#include "accounts.hpp"
 #include "diagnostics.hpp"
+#include "numbers.hpp"
 
 #include <cerrno>
 #include <grp.h>
@@ -9,6 +11,37 @@
 #include <unistd.h>
 
 namespace toolkit {
+
+namespace {
+
+std::optional<Identity> numeric_identity(std::string_view account) {
+    std::size_t colon = account.find(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    auto uid =
+        static_cast<uid_t>(parse_number("ACCOUNT", account.substr(0, colon), 0, max_account_id));
+    auto gid =
+        static_cast<gid_t>(parse_number("ACCOUNT", account.substr(colon + 1), 0, max_account_id));
+    return Identity{uid, gid, {}};
+}
+
+} // namespace
+
+Identity identity_of(std::string_view account, bool supplementary,
+                     std::optional<std::string_view> primary_group) {
+    Identity identity;
+    if (auto numeric = numeric_identity(account)) {
+        if (supplementary)
+            throw usage_error("--supplementary", "needs an account name, not UID:GID");
+        identity = *numeric;
+    } else {
+        Account found = find_account("ACCOUNT", account);
+        identity = Identity{found.uid, found.gid, {}};
+    }
+    if (primary_group) identity.gid = find_group_or_number("--primary-group", *primary_group);
+    identity.groups =
+        supplementary ? account_groups(account, identity.gid) : std::vector<gid_t>{identity.gid};
+    return identity;
+}
 
 void assume_identity(const Identity& identity) {
     // Groups first: after setgid/setuid we would no longer be allowed to.

@@ -52,7 +52,8 @@ std::string_view nearest_applet(std::string_view name) {
     for (const AppletInfo* applet : table) {
         std::string_view candidate = applet->syntax.name;
         std::size_t distance = edit_distance(name, candidate);
-        if (candidate.starts_with(name) && name.size() >= 3) distance = std::min<std::size_t>(distance, 1);
+        // A name cut short is the likeliest slip: "setuid" means setuidgid, not setsid.
+        if (candidate.starts_with(name) && name.size() >= 3) distance = 0;
         if (best.empty() || distance < best_distance) {
             best = candidate;
             best_distance = distance;

@@ -173,6 +173,69 @@ FAULTS = [
 ]
 
 
+# The process-state links. envdir reads a directory made here, holding one variable.
+import atexit  # noqa: E402
+
+_ENVDIR_HOME = tempfile.mkdtemp(prefix="toolkit-faults-envdir-")
+atexit.register(shutil.rmtree, _ENVDIR_HOME, ignore_errors=True)
+ENVDIR = os.path.join(_ENVDIR_HOME, "env")
+os.mkdir(ENVDIR)
+with open(os.path.join(ENVDIR, "VAR"), "w") as _f:
+    _f.write("value\n")
+
+FAULTS += [
+    # envdir: read while planning (the first of each call), and again when it runs.
+    Fault("envdir", [ENVDIR], "openat", r'"' + re.escape(ENVDIR) + r'", O_RDONLY\|O_CLOEXEC\|O_DIRECTORY',
+          "EACCES", FAILURE, [ENVDIR, "Permission denied"]),
+    Fault("envdir", [ENVDIR], "getdents64|getdents", r"", "EIO", FAILURE, [ENVDIR, "Input/output error"]),
+    Fault("envdir", [ENVDIR], "openat", r'^\d+, "VAR"', "EACCES", FAILURE, [ENVDIR + "/VAR", "Permission denied"]),
+    Fault("envdir", [ENVDIR], STAT, r'^\d+, "", \{st_mode=S_IFREG\|0644, st_size=6,', "EIO", FAILURE,
+          [ENVDIR + "/VAR", "Input/output error"]),
+    Fault("envdir", [ENVDIR], "read", r'"value\\n"', "EIO", FAILURE, [ENVDIR + "/VAR", "Input/output error"]),
+    Fault("envdir", [ENVDIR], "read", r'"value\\n"', "EINTR", OK, []),
+    Fault("envdir", [ENVDIR], "openat", r'^\d+, "VAR"', "EACCES", FAILURE, [ENVDIR + "/VAR", "Permission denied"],
+          nth=2),
+    # setlock: the directory is checked while planning; the file is opened and locked when it runs.
+    Fault("setlock", ["{dir}/lock"], "openat", r'/", O_RDONLY\|O_CLOEXEC\|O_PATH\|O_DIRECTORY', "EACCES",
+          FAILURE, ["{dir}/lock", "Permission denied"], leaves=[]),
+    Fault("setlock", ["{dir}/lock"], "openat", r'/lock", O_RDONLY\|O_CREAT', "EACCES", FAILURE,
+          ["{dir}/lock", "Permission denied"], leaves=[]),
+    Fault("setlock", ["{dir}/lock"], STAT, r'^3, "", \{st_mode=S_IFREG\|0600', "EIO", FAILURE,
+          ["{dir}/lock", "Input/output error"]),
+    Fault("setlock", ["{dir}/lock"], "flock", r"LOCK_EX", "EINTR", OK, []),
+    Fault("setlock", ["{dir}/lock"], "flock", r"LOCK_EX", "ENOLCK", FAILURE, ["{dir}/lock", "No locks available"]),
+    Fault("setlock", ["-n", "{dir}/lock"], "flock", r"LOCK_EX\|LOCK_NB", "EAGAIN", FAILURE,
+          ["{dir}/lock", "locked by another process"]),
+    Fault("setlock", ["{dir}/lock"], "fcntl", r"^3, F_SETFD, 0", "EIO", FAILURE, ["descriptor 3", "Input/output error"]),
+    # softlimit: getrlimit and setrlimit are prlimit64 in the C library.
+    Fault("softlimit", ["-o", "100"], "prlimit64|getrlimit", r"RLIMIT_NOFILE, NULL", "EINVAL", FAILURE,
+          ["-o", "Invalid argument"]),
+    Fault("softlimit", ["-o", "100"], "prlimit64|setrlimit", r"RLIMIT_NOFILE, \{", "EPERM", FAILURE,
+          ["-o", "Operation not permitted"]),
+    Fault("softlimit", ["-m", "64000000"], "prlimit64|setrlimit", r"RLIMIT_AS, \{", "EINVAL", FAILURE,
+          ["-m", "Invalid argument"]),
+    # chdir
+    Fault("chdir", ["{dir}"], "openat", r"O_PATH\|O_DIRECTORY", "EACCES", FAILURE, ["{dir}", "Permission denied"]),
+    Fault("chdir", ["{dir}"], "chdir", r"", "EACCES", FAILURE, ["{dir}", "Permission denied"]),
+    # chroot: the final program is looked up in the new root with openat2, or openat before Linux 5.6.
+    Fault("chroot", ["/"], "openat", r'^AT_FDCWD, "/", O_RDONLY\|O_CLOEXEC\|O_PATH\|O_DIRECTORY', "EACCES",
+          FAILURE, ["/", "Permission denied"]),
+    Fault("chroot", ["/"], "openat2", r'/printenv", .*\) = \d', "ENOSYS", OK, []),
+    # A candidate that cannot be opened is passed over for the next one of PATH (/bin after /usr/bin).
+    Fault("chroot", ["/"], "openat2", r'/printenv", .*\) = \d', "EACCES", OK, []),
+    Fault("chroot", ["/"], "chroot", r"", "EPERM", FAILURE, ["/", "Operation not permitted"]),
+    Fault("chroot", ["/"], "chdir", r'^"/"', "EACCES", FAILURE, ["chdir /", "Permission denied"]),
+    # setsid
+    Fault("setsid", [], "setsid", r"", "EPERM", FAILURE, ["setsid", "already a process group leader"]),
+    # envuidgid, and setuidgid-fromenv after the variables are set
+    Fault("envuidgid", ["daemon"], "openat|open", r'"/etc/passwd"', "EACCES", FAILURE, [passwd_fragment()]),
+    Fault("setenv", ["UID", "1", "setenv", "GID", "1", "setuidgid-fromenv"], "setgroups", r"", "EPERM", FAILURE,
+          ["setgroups", "Operation not permitted"], applet_named="setuidgid-fromenv"),
+    Fault("setenv", ["UID", "1", "setenv", "GID", "1", "setuidgid-fromenv"], "setuid", r"^1\)", "EAGAIN",
+          FAILURE, ["setuid 1", "Resource temporarily unavailable"], applet_named="setuidgid-fromenv"),
+]
+
+
 ACCEPT = "local-stream-socket-accept"
 A_ERROR = ACCEPT + ": ERROR: "
 A_FATAL = ACCEPT + ": FATAL: "
@@ -512,3 +575,4 @@ if __name__ == "__main__":
         print(format_matrix())
         raise SystemExit(0)
     harness.main()
+

@@ -64,6 +64,33 @@ def prefix_is_usr(build):
     return any(o["name"] == "prefix" and o["value"] == "/usr" for o in json.loads(info))
 
 
+# A container entry point in the same empty root: process state set up by one
+# chain, one execve, nothing in the image but toolkit, busybox and two account files.
+ENTRY_POINT = ["envdir", "/etc/app-env", "softlimit", "-m", "64000000", "-o", "=", "setlock", "-n",
+               "/run/app.lock", "chdir", "/tmp", "umask", "027", "setuidgid", "toolkit",
+               "/bin/busybox", "sh", "-c", 'echo "$GREETING $(pwd) $(umask) $(busybox id -u)"']
+
+
+def entry_point(rootfs, env):
+    os.mkdir(os.path.join(rootfs, "etc/app-env"))
+    with open(os.path.join(rootfs, "etc/app-env/GREETING"), "w") as handle:
+        handle.write("hello\n")
+    expected = "hello /tmp 0027 100\n"
+    # Started in the root by chroot(8), and by toolkit's own chroot from outside
+    # it, where account names would be looked up outside the root: numbers then.
+    chroot = shutil.which("chroot") or "/usr/sbin/chroot"
+    outside = [word if word != "toolkit" else "100:100" for word in ENTRY_POINT]
+    for how, chain in (([chroot, rootfs], ENTRY_POINT),
+                       ([os.path.join(rootfs, "usr/bin/toolkit"), "chroot", rootfs], outside)):
+        done = subprocess.run(how + chain, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env, timeout=30)
+        if (done.returncode, done.stdout, done.stderr) != (0, expected, ""):
+            fail(f"{' '.join(how[:2])} {' '.join(ENTRY_POINT[:4])} ...: status {done.returncode}, "
+                 f"stdout {done.stdout!r}, stderr {done.stderr!r}; wanted {expected!r}")
+    if not os.path.isfile(os.path.join(rootfs, "run/app.lock")):
+        fail("setlock left no /run/app.lock in the root")
+
+
 def main():
     if os.geteuid() != 0:
         skip("chroot needs root")
@@ -128,6 +155,7 @@ def main():
             fail(f"replies {replies!r}, wanted {expected!r}; server said {log.read()!r}")
         if server.poll() is not None:
             fail(f"the service ended (status {server.returncode}) after serving")
+        entry_point(rootfs, env)
         print("container: PASS: " + " ".join(command[:6]) + " ... -> " + replies[0].strip())
     finally:
         if server is not None and server.poll() is None:

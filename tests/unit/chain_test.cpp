@@ -395,3 +395,100 @@ BOOST_AUTO_TEST_CASE(a_failure_in_the_forked_child_undoes_what_the_child_did_and
     struct stat st;
     BOOST_TEST(::lstat(node.c_str(), &st) < 0, node << " was left behind");
 }
+
+// What the links change about the final program is planned: PATH, directory, root.
+
+BOOST_AUTO_TEST_CASE(a_path_set_earlier_in_the_chain_decides_the_search) {
+    Reset reset;
+    TempDir dir;
+    std::string program = dir.file("toolkit-chain-only-here", "#!/bin/sh\n", 0755);
+    Args environment{system_path};
+    Args args{"probe", "setenv", "PATH", dir.path, "toolkit-chain-only-here"};
+    Chain chain(environment.pointers.data());
+    chain.plan(probe, args.span());
+    BOOST_TEST(chain.program_path() == program);
+    // Planning changed nothing: only the links' run() will.
+    BOOST_TEST(std::string(chain.environment.get("PATH")) == "/usr/bin:/bin");
+
+    Args unset{"probe", "setenv", "PATH", "/nonexistent", "true"};
+    Chain hidden(environment.pointers.data());
+    Failure failure = failure_of([&] { hidden.plan(probe, unset.span()); });
+    BOOST_TEST(failure.status() == exit_not_found);
+    BOOST_TEST(ran == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_relative_program_is_found_in_the_planned_directory) {
+    Reset reset;
+    TempDir dir;
+    dir.directory("sub");
+    dir.file("sub/prog", "#!/bin/sh\n", 0755);
+    Args environment{"PATH=bin:/usr/bin:/bin"};
+    Args args{"probe", "chdir", dir.path, "chdir", "sub", "./prog"};
+    Chain chain(environment.pointers.data());
+    chain.plan(probe, args.span());
+    BOOST_TEST(chain.program_path() == "./prog"); // as execve will see it, after the chdir
+
+    dir.directory("sub/bin");
+    dir.file("sub/bin/relative-entry", "#!/bin/sh\n", 0755);
+    Args searched{"probe", "chdir", dir.path + "/sub", "relative-entry"};
+    Chain relative(environment.pointers.data());
+    relative.plan(probe, searched.span());
+    BOOST_TEST(relative.program_path() == "bin/relative-entry");
+
+    Args missing{"probe", "chdir", "/", "./prog"};
+    Chain elsewhere(environment.pointers.data());
+    BOOST_TEST(failure_of([&] { elsewhere.plan(probe, missing.span()); }).status() ==
+               exit_not_found);
+}
+
+BOOST_AUTO_TEST_CASE(the_final_program_is_looked_up_inside_a_new_root) {
+    Reset reset;
+    TempDir dir;
+    dir.directory("bin");
+    dir.directory("libexec");
+    dir.file("libexec/real", "#!/bin/sh\n", 0755);
+    // An absolute link: only right when resolved inside the root.
+    BOOST_TEST_REQUIRE(::symlink("/libexec/real", (dir.path + "/bin/prog").c_str()) == 0);
+    Args environment{"PATH=/bin"};
+    Args args{"probe", "chroot", dir.path, "prog"};
+    Chain chain(environment.pointers.data());
+    chain.plan(probe, args.span());
+    BOOST_TEST(chain.program_path() == "/bin/prog");
+
+    // There outside the root, not inside it: 127, and nothing ran.
+    for (const char* outside : {"/bin/sh", "sh", "../../bin/sh"}) {
+        Args words{"probe", "chroot", dir.path, outside};
+        Chain inside(environment.pointers.data());
+        BOOST_TEST_CONTEXT(outside) {
+            BOOST_TEST(failure_of([&] { inside.plan(probe, words.span()); }).status() ==
+                       exit_not_found);
+        }
+    }
+    BOOST_TEST(ran == 0);
+
+    Args then_chdir{"probe", "chroot", dir.path, "chdir", "libexec", "./real"};
+    Chain moved(environment.pointers.data());
+    moved.plan(probe, then_chdir.span());
+    BOOST_TEST(moved.program_path() == "./real");
+}
+
+BOOST_AUTO_TEST_CASE(the_program_is_searched_for_again_when_a_link_changed_the_search) {
+    Reset reset;
+    TempDir dir;
+    dir.directory("first");
+    dir.directory("second");
+    dir.file("second/prog", "#!/bin/sh\necho second\n", 0755);
+    Pipe output, report;
+    ChildResult child = in_child([&] {
+        ::dup2(output.fds[1], STDOUT_FILENO);
+        Args environment{system_path};
+        std::string path = dir.path + "/first:" + dir.path + "/second";
+        Args args{"probe", "setenv", "PATH", path, "prog"};
+        Chain chain(environment.pointers.data());
+        // Between the plan and the execve a program of that name appears earlier in PATH.
+        probe_action = [&](Chain&) { dir.file("first/prog", "#!/bin/sh\necho first\n", 0755); };
+        run_like_main(chain, probe, args.span(), report.fds[1]);
+    });
+    BOOST_TEST(child.status == 0);
+    BOOST_TEST(output.drain() == "first\n");
+}

@@ -168,3 +168,31 @@ BOOST_AUTO_TEST_CASE(without_privilege_it_fails_cleanly) {
     });
     BOOST_TEST(report.starts_with("FAILURE 111|setgroups|" + eperm + "\nuid 65534 65534 65534 "));
 }
+
+// Who an account is: shared by setuidgid and envuidgid, looked up while planning.
+
+BOOST_AUTO_TEST_CASE(identity_of_numbers_and_names) {
+    Identity numeric = identity_of("123:0x10", false);
+    BOOST_TEST(numeric.uid == 123u);
+    BOOST_TEST(numeric.gid == 16u);
+    BOOST_TEST((numeric.groups == std::vector<gid_t>{16}));
+
+    Identity root = identity_of("root", false);
+    BOOST_TEST(root.uid == 0u);
+    BOOST_TEST((root.groups == std::vector<gid_t>{root.gid}));
+    Identity other_group = identity_of("root", true, "0");
+    BOOST_TEST(other_group.groups.front() == 0u); // the primary group comes first
+
+    auto status_of = [](auto body) {
+        try {
+            body();
+        } catch (const Failure& failure) {
+            return failure.status();
+        }
+        return 0;
+    };
+    BOOST_TEST(status_of([] { identity_of("1:1", true); }) == exit_usage);
+    BOOST_TEST(status_of([] { identity_of("1:x", false); }) == exit_usage);
+    BOOST_TEST(status_of([] { identity_of("4294967295:1", false); }) == exit_usage);
+    BOOST_TEST(status_of([] { identity_of("toolkit-no-such-user", false); }) == exit_failure);
+}

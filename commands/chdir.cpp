@@ -1,0 +1,48 @@
+// chdir: change the working directory, then chain.
+#include "applet.hpp"
+#include "chain.hpp"
+#include "diagnostics.hpp"
+#include "exec.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <string>
+#include <unistd.h>
+
+namespace toolkit::applets {
+
+namespace {
+
+class ChangeDirectory : public Step {
+  public:
+    explicit ChangeDirectory(std::string directory) : directory_(std::move(directory)) {}
+    void run(Chain&) override {
+        if (::chdir(directory_.c_str()) < 0) throw system_error(directory_, errno);
+    }
+
+  private:
+    std::string directory_;
+};
+
+// DIR must be a directory where the links before this one will have put the
+// process; from here on, a relative NEXT-PROG or PATH entry is looked up in it.
+std::unique_ptr<Step> plan(Invocation& invocation) {
+    std::string directory(invocation.operand("DIR"));
+    PlannedChanges& planned = invocation.planned();
+    if (!open_in({planned.root, planned.directory}, directory, O_PATH | O_DIRECTORY))
+        throw system_error(directory, errno);
+    if (directory.starts_with('/') || planned.directory.empty())
+        planned.directory = directory;
+    else
+        planned.directory.append("/").append(directory);
+    return std::make_unique<ChangeDirectory>(std::move(directory));
+}
+
+} // namespace
+
+extern const AppletInfo chdir{
+    {"chdir", "DIR NEXT-PROG [ARGS...]", "Make DIR the working directory, then run NEXT-PROG.", {}},
+    plan,
+};
+
+} // namespace toolkit::applets

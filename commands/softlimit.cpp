@@ -1,0 +1,100 @@
+// softlimit: set soft resource limits (never above the hard ones), then chain.
+#include "applet.hpp"
+#include "chain.hpp"
+#include "diagnostics.hpp"
+#include "numbers.hpp"
+
+#include <cerrno>
+#include <string>
+#include <sys/resource.h>
+#include <vector>
+
+namespace toolkit::applets {
+
+namespace {
+
+const OptionSpec options[] = {
+    {"memory", 'm', OptionKind::text, "N", "the same N for -d, -s, -l and -a"},
+    {"address-space", 'a', OptionKind::text, "N", "bytes of address space (RLIMIT_AS)"},
+    {"data", 'd', OptionKind::text, "N", "bytes of data segment (RLIMIT_DATA)"},
+    {"stack", 's', OptionKind::text, "N", "bytes of stack (RLIMIT_STACK)"},
+    {"locked", 'l', OptionKind::text, "N", "bytes of locked memory (RLIMIT_MEMLOCK)"},
+    {"open-files", 'o', OptionKind::text, "N", "open descriptors (RLIMIT_NOFILE)"},
+    {"processes", 'p', OptionKind::text, "N", "processes of the user (RLIMIT_NPROC)"},
+    {"file-size", 'f', OptionKind::text, "N", "bytes of a file written (RLIMIT_FSIZE)"},
+    {"core", 'c', OptionKind::text, "N", "bytes of a core dump (RLIMIT_CORE)"},
+    {"resident", 'r', OptionKind::text, "N", "bytes of resident memory (RLIMIT_RSS)"},
+    {"cpu-time", 't', OptionKind::text, "N", "seconds of processor time (RLIMIT_CPU)"},
+    {"verbose", 'v', OptionKind::flag, "", "warn when a limit is lowered to the hard limit"},
+};
+
+struct Limit {
+    int resource;
+    const char* option; // for messages
+    bool to_hard;       // "=": as high as the hard limit
+    rlim_t value;
+};
+
+class SetLimits : public Step {
+  public:
+    SetLimits(std::vector<Limit> limits, bool verbose)
+        : limits_(std::move(limits)), verbose_(verbose) {}
+    void run(Chain&) override {
+        for (const Limit& limit : limits_) {
+            struct rlimit now;
+            if (::getrlimit(limit.resource, &now) < 0) throw system_error(limit.option, errno);
+            now.rlim_cur = limit.to_hard ? now.rlim_max : limit.value;
+            // Above the hard limit only root could go, and it would raise the hard one: cap it.
+            if (now.rlim_cur > now.rlim_max) {
+                if (verbose_)
+                    warning(limit.option, std::to_string(limit.value) +
+                                              " is above the hard limit; set to " +
+                                              std::to_string(now.rlim_max));
+                now.rlim_cur = now.rlim_max;
+            }
+            if (::setrlimit(limit.resource, &now) < 0) throw system_error(limit.option, errno);
+        }
+    }
+
+  private:
+    std::vector<Limit> limits_;
+    bool verbose_;
+};
+
+// The planner's signature is AppletInfo::plan's, whether it takes operands or not.
+// cppcheck-suppress constParameterCallback
+std::unique_ptr<Step> plan(Invocation& invocation) {
+    const ParsedOptions& given = invocation.options();
+    std::vector<Limit> limits;
+    auto add = [&](const char* option, int resource, std::optional<std::string_view> text) {
+        if (!text) return;
+        bool to_hard = *text == "=";
+        rlim_t value = to_hard ? 0 : parse_number(option, *text, 0, RLIM_INFINITY);
+        limits.push_back(Limit{resource, option, to_hard, value});
+    };
+    // -m first, so that a resource of its own given beside it wins, whatever the order.
+    for (int resource : {RLIMIT_DATA, RLIMIT_STACK, RLIMIT_MEMLOCK, RLIMIT_AS})
+        add("-m", resource, given.text("memory"));
+    add("-a", RLIMIT_AS, given.text("address-space"));
+    add("-d", RLIMIT_DATA, given.text("data"));
+    add("-s", RLIMIT_STACK, given.text("stack"));
+    add("-l", RLIMIT_MEMLOCK, given.text("locked"));
+    add("-o", RLIMIT_NOFILE, given.text("open-files"));
+    add("-p", RLIMIT_NPROC, given.text("processes"));
+    add("-f", RLIMIT_FSIZE, given.text("file-size"));
+    add("-c", RLIMIT_CORE, given.text("core"));
+    add("-r", RLIMIT_RSS, given.text("resident"));
+    add("-t", RLIMIT_CPU, given.text("cpu-time"));
+    return std::make_unique<SetLimits>(std::move(limits), given.has("verbose"));
+}
+
+} // namespace
+
+extern const AppletInfo softlimit{
+    {"softlimit", "NEXT-PROG [ARGS...]",
+     "Set the soft resource limits given (N, or = for the hard limit), then run NEXT-PROG.",
+     options},
+    plan,
+};
+
+} // namespace toolkit::applets

@@ -1,0 +1,86 @@
+"""End-to-end tests of chroot (as root): the next program runs inside the new
+root, is looked up there while planning (absolute symbolic links included), a
+root without it is 127 with nothing changed, and the failures."""
+
+import os
+import shutil
+import unittest
+
+from harness import FAILURE, NOT_FOUND, USAGE, applet_link, main, run
+from process_state import IS_ROOT, StateTestCase, as_nobody, peer
+
+
+class RootTestCase(StateTestCase):
+    """A root file system holding static busybox, reached through absolute links."""
+
+    def setUp(self):
+        super().setUp()
+        busybox = shutil.which("busybox")
+        if busybox is None:
+            self.skipTest("busybox is not installed (Debian package busybox-static)")
+        self.root = self.path("root")
+        for directory in ("bin", "srv/app", "usr"):
+            os.makedirs(os.path.join(self.root, directory))
+        shutil.copy2(busybox, os.path.join(self.root, "bin", "busybox"))
+        for name in ("sh", "pwd", "echo", "id"):
+            os.symlink("/bin/busybox", os.path.join(self.root, "bin", name))
+        os.symlink("/bin", os.path.join(self.root, "usr", "bin"))
+        self.env = {"PATH": "/usr/bin:/bin"}
+
+
+@unittest.skipUnless(IS_ROOT, "chroot needs root")
+class InsideTheRoot(RootTestCase):
+    def test_runs_inside_at_the_top(self):
+        result = self.case("chroot", [self.root, "/bin/busybox", "sh", "-c", "pwd; ls /"], env=self.env)[0]
+        self.assertEqual(result.stdout, "/\nbin\nsrv\nusr\n")
+
+    def test_path_search_inside_through_absolute_links(self):
+        # /bin/sh -> /bin/busybox only resolves inside the root.
+        self.case("chroot", [self.root, "sh", "-c", "echo inside"], env=self.env, stdout="inside\n")
+
+    def test_same_as_chpst(self):
+        probe = ["sh", "-c", "pwd; ls /"]
+        ours = run([applet_link("chroot"), self.root] + probe, env=self.env)
+        theirs = run([peer("chpst"), "-/", self.root] + probe, env=self.env)
+        self.assertEqual((ours.returncode, ours.stdout), (theirs.returncode, theirs.stdout))
+
+    def test_chdir_after_chroot_is_inside(self):
+        self.case("chroot", [self.root, "chdir", "/srv/app", "pwd"], env=self.env, stdout="/srv/app\n")
+        self.case("chroot", [self.root, "chdir", "bin", "./busybox", "pwd"], env=self.env, stdout="/bin\n")
+
+    def test_program_missing_inside_is_127_and_nothing_changed(self):
+        # /usr/bin/env exists outside the root, not inside it.
+        for program in ("/usr/bin/env", "env", "./busybox"):
+            with self.subTest(program=program):
+                self.case("chroot", [self.root, program], env=self.env, status=NOT_FOUND, fatal=program)
+                self.assertStopsBeforeListen(["chroot", self.root, program], NOT_FOUND, program, env=self.env)
+
+    def test_missing_or_not_a_directory(self):
+        missing = self.path("missing")
+        self.case("chroot", [missing, "true"], status=FAILURE, fatal=(missing, "No such file or directory"))
+        self.assertStopsBeforeListen(["chroot", missing, "true"], FAILURE, missing)
+        busybox = os.path.join(self.root, "bin", "busybox")
+        self.case("chroot", [busybox, "true"], status=FAILURE, fatal=(busybox, "Not a directory"))
+
+    def test_refused_without_privilege(self):
+        result = run([self.public_link("chroot"), self.root, "/bin/busybox", "true"], preexec_fn=as_nobody)
+        self.assertFatal(result, "chroot", FAILURE, self.root, "Operation not permitted")
+
+    def test_entry_point_chain_inside(self):
+        os.mkdir(os.path.join(self.root, "env"))
+        with open(os.path.join(self.root, "env", "GREETING"), "w") as f:
+            f.write("hello\n")
+        self.case("chroot", [self.root, "envdir", "/env", "chdir", "/srv", "umask", "027",
+                             "setuidgid", "65534:65534", "sh", "-c", 'echo "$GREETING $(pwd) $(id -u)"'],
+                  env=self.env, stdout="hello /srv 65534\n")
+
+
+class Usage(StateTestCase):
+    def test_usage(self):
+        self.case("chroot", [], status=USAGE, fatal="DIR: missing operand")
+        self.case("chroot", ["/"], status=USAGE, fatal="missing next program")
+        self.case("chroot", ["--userspec=1:1", "/", "true"], status=USAGE, fatal="unknown option")
+
+
+if __name__ == "__main__":
+    main()
