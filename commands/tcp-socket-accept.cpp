@@ -37,8 +37,9 @@ const OptionSpec options[] = {
 };
 
 // Set per connection, or never (no DNS, no ident): an outer value must not leak through.
-constexpr const char* tcp_variables[] = {"TCPLOCALIP",  "TCPLOCALPORT",  "TCPLOCALHOST", "TCPREMOTEIP",
-                                         "TCPREMOTEPORT", "TCPREMOTEHOST", "TCPREMOTEINFO"};
+constexpr const char* tcp_variables[] = {"TCPLOCALIP",   "TCPLOCALPORT",  "TCPLOCALHOST",
+                                         "TCPREMOTEIP",  "TCPREMOTEPORT", "TCPREMOTEHOST",
+                                         "TCPREMOTEINFO"};
 
 constexpr unsigned char v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
@@ -69,9 +70,21 @@ SourceKey source_of(const sockaddr_storage& peer, const TcpSettings& settings) {
     return key;
 }
 
-void set_option(int fd, int level, int option) {
+// NAME says which option failed: "setsockopt" alone would not.
+void set_option(int fd, int level, int option, const char* name) {
     int on = 1;
-    if (::setsockopt(fd, level, option, &on, sizeof on) < 0) throw system_error("setsockopt", errno);
+    if (::setsockopt(fd, level, option, &on, sizeof on) < 0) throw system_error(name, errno);
+}
+
+// The address a client of a wildcard listener connected to. Not
+// local_inet_address(): its message would name our descriptor, which
+// tells the reader nothing.
+std::string connected_address(int fd) {
+    sockaddr_storage local{};
+    socklen_t size = sizeof local;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &size) < 0)
+        throw system_error("local address of a connection", errno);
+    return InetAddress(local, size).host();
 }
 
 // The TCP part: addresses and ports of both ends, the client's network for -C.
@@ -94,21 +107,23 @@ class TcpFamily : public Family {
             throw system_error(descriptor_name(fd), errno);
         if (protocol != IPPROTO_TCP)
             throw Failure(exit_failure, descriptor_name(fd),
-                          "not a TCP socket but a stream socket of protocol " + std::to_string(protocol));
+                          "not a TCP socket but a stream socket of protocol " +
+                              std::to_string(protocol));
         // Every connection has the listener's port, and, unless it listens
         // on every address, its address: no getsockname per connection then.
         InetAddress local = local_inet_address(fd);
-        listeners_.push_back({local.is_wildcard() ? std::string() : local.host(), std::to_string(local.port())});
+        listeners_.push_back(
+            {local.is_wildcard() ? std::string() : local.host(), std::to_string(local.port())});
     }
 
-    bool describe(std::size_t index, int fd, const sockaddr_storage& peer, socklen_t length, bool verbose,
-                  Connection& connection) override {
+    bool describe(std::size_t index, int fd, const sockaddr_storage& peer, socklen_t length,
+                  bool verbose, Connection& connection) override {
         try {
-            if (settings_.keepalives) set_option(fd, SOL_SOCKET, SO_KEEPALIVE);
-            if (settings_.no_delay) set_option(fd, IPPROTO_TCP, TCP_NODELAY);
+            if (settings_.keepalives) set_option(fd, SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE");
+            if (settings_.no_delay) set_option(fd, IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY");
             InetAddress remote(peer, length);
             const Local& listener = listeners_[index];
-            std::string local_ip = listener.ip.empty() ? local_inet_address(fd).host() : listener.ip;
+            std::string local_ip = listener.ip.empty() ? connected_address(fd) : listener.ip;
             const std::string& local_port = listener.port;
             std::string remote_ip = remote.host();
             std::string remote_port = std::to_string(remote.port());
@@ -134,7 +149,8 @@ class TcpFamily : public Family {
         v6.sin6_family = AF_INET6;
         std::memcpy(&v6.sin6_addr, connection.source.bytes.data(), 16);
         std::string name = InetAddress(storage, sizeof v6).host();
-        bool v4 = std::memcmp(connection.source.bytes.data(), v4_mapped_prefix, sizeof v4_mapped_prefix) == 0;
+        bool v4 = std::memcmp(connection.source.bytes.data(), v4_mapped_prefix,
+                              sizeof v4_mapped_prefix) == 0;
         if (connection.source.prefix != (v4 ? 32u : 128u))
             name.append("/").append(std::to_string(connection.source.prefix));
         return name;
@@ -152,7 +168,8 @@ class TcpFamily : public Family {
 
 class Accept : public Step {
   public:
-    Accept(ServerSettings settings, TcpSettings tcp) : settings_(settings), family_(std::move(tcp)) {}
+    Accept(ServerSettings settings, TcpSettings tcp)
+        : settings_(settings), family_(std::move(tcp)) {}
     [[noreturn]] void run(Chain& chain) override { serve(chain, settings_, family_); }
 
   private:
