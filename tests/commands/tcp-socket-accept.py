@@ -472,6 +472,31 @@ class Environment(AcceptTestCase):
         # An IPv6 client that names the IPv4 address the mapped way is still written as IPv4.
         self.assertEqual(exchange("::ffff:127.0.0.1", server.port), b"127.0.0.1\n127.0.0.1\n")
 
+    def test_ipv6_addresses_in_rfc_5952_form(self):
+        # An address of our own in a network namespace of our own: nothing leaves it.
+        if os.geteuid() != 0:
+            self.skipTest("a network namespace needs root")
+        unshare, ip = which("unshare"), which("ip")
+        inside = textwrap.dedent(f"""
+            import os, socket, subprocess, sys
+            subprocess.run([{ip!r}, "link", "set", "lo", "up"], check=True)
+            subprocess.run([{ip!r}, "-6", "addr", "add", "2001:DB8:0:0:1::1/128", "dev", "lo", "nodad"],
+                           check=True)
+            listener = socket.socket(socket.AF_INET6)
+            listener.bind(("2001:0db8:0000:0000:0001:0000:0000:0001", 0))
+            listener.listen(1)
+            os.dup2(listener.fileno(), 3)
+            server = subprocess.Popen(sys.argv[1:], pass_fds=[3])
+            with socket.create_connection(listener.getsockname()[:2], timeout={CLIENT_TIMEOUT}) as client:
+                sys.stdout.write(client.makefile().read())
+            server.kill()
+            server.wait()
+        """)
+        # Two runs of two zero groups: the first is the one written "::".
+        self.case(APPLET, ["printenv", "TCPLOCALIP", "TCPREMOTEIP"],
+                  stdout="2001:db8::1:0:0:1\n2001:db8::1:0:0:1\n",
+                  wrap=lambda argv: [unshare, "--net", PYTHON, "-c", inside] + argv)
+
     def test_local_address_of_a_wildcard_listener_is_the_one_connected_to(self):
         server = self.serve([ACCEPT, "printenv", "TCPLOCALIP"], host="0.0.0.0")
         self.assertEqual(exchange("127.0.0.1", server.port), b"127.0.0.1\n")
