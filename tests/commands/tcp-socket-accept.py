@@ -27,7 +27,6 @@ from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, PYTHON, USAGE, ToolkitTestC
 APPLET = "tcp-socket-accept"
 ACCEPT = applet_link(APPLET)
 LISTEN = applet_link("tcp-socket-listen")
-LOCAL_LISTEN = applet_link("local-stream-socket-listen")
 PROCESS_NAME = "tcp-accept"
 CLIENT_TIMEOUT = 10  # seconds any one socket operation may take
 WAIT_LIMIT = 15      # seconds any bounded wait may take
@@ -60,7 +59,6 @@ REPORT = probe(textwrap.dedent(r"""
 # Puts descriptor argv[1] on 3, then runs argv[2:]: a listener (or anything else) for accept.
 ON_FD3 = [PYTHON, "-c", "import os, sys; os.dup2(int(sys.argv[1]), 3); os.execv(sys.argv[2], sys.argv[2:])"]
 
-TCP_VARIABLES = ["TCPLOCALIP", "TCPLOCALPORT", "TCPREMOTEIP", "TCPREMOTEPORT"]
 NEVER_SET = ["TCPREMOTEHOST", "TCPREMOTEINFO"]
 UNSET_BY_ACCEPT = ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "LISTEN_PIDFDID", "UPSTART_FDS",
                    "UPSTART_EVENTS"]
