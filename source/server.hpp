@@ -28,6 +28,7 @@ ServerSettings read_server_settings(const ParsedOptions& given, std::string_view
 // Who is on the other end, as far as -C counts: equal keys share one limit.
 struct SourceKey {
     std::array<unsigned char, 16> bytes{};
+    unsigned char prefix = 0; // how many leading bits of BYTES count (for messages)
     bool operator==(const SourceKey&) const = default;
 };
 

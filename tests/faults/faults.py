@@ -4,8 +4,9 @@ naming what failed, the documented exit status, the next program never run,
 nothing left behind, no crash, no hang.
 
 The syscall x applet matrix is FAULTS (programs that end: the failure must
-stop the chain) and SERVER_FAULTS (local-stream-socket-accept: a failure costs
-one connection at most); `python3 faults.py --matrix` prints both as one table."""
+stop the chain), SERVER_FAULTS (local-stream-socket-accept: a failure costs
+one connection at most) and TCP_SERVER_FAULTS (the same for tcp-socket-accept);
+`python3 faults.py --matrix` prints all three as one table."""
 
 import dataclasses
 import os
@@ -303,6 +304,43 @@ SERVER_FAULTS = [
 ]
 
 
+TCP_ACCEPT = "tcp-socket-accept"
+T_ERROR = TCP_ACCEPT + ": ERROR: "
+T_FATAL = TCP_ACCEPT + ": FATAL: "
+# Not the listener (3) nor the signalfd: the connection's descriptor.
+CONNECTION_FD = r"^([5-9]|\d\d+),"
+
+# tcp-socket-accept, on a listener on 127.0.0.1 (setup "wildcard": on ::, whose
+# connections need a getsockname each); the clients connect to 127.0.0.1.
+TCP_SERVER_FAULTS = [
+    *[Fault(TCP_ACCEPT, SPAWNED, "accept4|accept", r"^3,", name, None, [], replies=[REPLY, REPLY],
+            lines=[re.escape(T_ERROR + "accept on descriptor 3: " + text)])
+      for name, text in TRANSIENT.items()],
+    Fault(TCP_ACCEPT, SPAWNED, "accept4|accept", r"^3,", "EINVAL", FAILURE, [], replies=[b"", None],
+          lines=[re.escape(T_FATAL + "accept on descriptor 3: Invalid argument")]),
+    Fault(TCP_ACCEPT, SPAWNED, "accept4|accept", r"^3,", "ENOTSOCK", FAILURE, [], replies=[b"", None],
+          lines=[re.escape(T_FATAL + "accept on descriptor 3: Socket operation on non-socket")]),
+    # Per connection: that connection is closed, the next one is served.
+    Fault(TCP_ACCEPT, ["-k"] + SPAWNED, "setsockopt", r"SO_KEEPALIVE", "ENOBUFS", None, [],
+          replies=[b"", REPLY], lines=[re.escape(T_ERROR + "SO_KEEPALIVE: No buffer space available")]),
+    Fault(TCP_ACCEPT, ["-D"] + FORKED, "setsockopt", r"TCP_NODELAY", "ENOMEM", None, [],
+          replies=[b"", REPLY], lines=[re.escape(T_ERROR + "TCP_NODELAY: Cannot allocate memory")]),
+    Fault(TCP_ACCEPT, SPAWNED, "getsockname", CONNECTION_FD, "ENOBUFS", None, [], setup="wildcard",
+          replies=[b"", REPLY],
+          lines=[re.escape(T_ERROR + "local address of a connection: No buffer space available")]),
+    Fault(TCP_ACCEPT, SPAWNED, "clone|clone3", r"", "EAGAIN", None, [], replies=[b"", REPLY],
+          lines=[re.escape(T_ERROR + "starting a child: Resource temporarily unavailable")]),
+    Fault(TCP_ACCEPT, SPAWNED, "execve", r"echo", "EACCES", None, [], replies=[b"", b""],
+          lines=[re.escape(T_FATAL) + r"\S*/echo: Permission denied"] * 2),
+    # Starting up: the listener is checked, and its address read once.
+    Fault(TCP_ACCEPT, SPAWNED, "getsockopt", r"SO_PROTOCOL", "EBADF", FAILURE, [], replies=[b"", None],
+          lines=[re.escape(T_FATAL + "descriptor 3: Bad file descriptor")]),
+    Fault(TCP_ACCEPT, SPAWNED, "getsockname", r"^3,", "ENOBUFS", FAILURE, [], replies=[b"", None],
+          lines=[re.escape(T_FATAL + "descriptor 3: No buffer space available")]),
+    Fault(TCP_ACCEPT, SPAWNED, "fcntl", r"^3, F_SETFL", "EIO", FAILURE, [], replies=[b"", None],
+          lines=[re.escape(T_FATAL + "descriptor 3: Input/output error")]),
+]
+
 def format_matrix():
     def unescape(pattern):
         return re.sub(r"\\(.)", r"\1", pattern.replace(r"\S*", "...").replace(".*", "..."))
@@ -312,7 +350,7 @@ def format_matrix():
 
     lines = ["| applet and arguments | syscall | which call | injected | status | stderr holds | afterwards | note |",
              "|---|---|---|---|---|---|---|---|"]
-    for fault in FAULTS + SERVER_FAULTS:
+    for fault in FAULTS + SERVER_FAULTS + TCP_SERVER_FAULTS:
         if fault.lines is not None:  # a server
             status = "server runs on" if fault.status is None else f"{fault.status}"
             said = [unescape(line) for line in fault.lines]
@@ -419,12 +457,13 @@ def _add_tests():
 _add_tests()
 
 
-def exchange(path):
-    """Connect, read to the end: the bytes read, or None when nobody accepts connections."""
-    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+def exchange(address):
+    """Connect (to a path, or a (host, port) on loopback), read to the end: the
+    bytes read, or None when nobody accepts connections."""
+    client = socket.socket(socket.AF_UNIX if isinstance(address, str) else socket.AF_INET, socket.SOCK_STREAM)
     client.settimeout(CLIENT_TIMEOUT)
     try:
-        client.connect(path)
+        client.connect(address)
     except (ConnectionRefusedError, FileNotFoundError):
         client.close()
         return None
@@ -451,8 +490,8 @@ def zombies(pid):
     return found
 
 
-class ServerFaults(harness.ToolkitTestCase):
-    """local-stream-socket-accept: failures in the loop cost one connection at most."""
+class ServerFaultCase(harness.ToolkitTestCase):
+    """An accept applet under strace: failures in the loop cost one connection at most."""
 
     @classmethod
     def setUpClass(cls):
@@ -460,17 +499,22 @@ class ServerFaults(harness.ToolkitTestCase):
         if reason:
             raise unittest.SkipTest(reason)
 
-    def serve(self, fault, options):
+    def listener(self, fault):
+        """The listening socket FAULT's server gets, and the address its clients connect to."""
         directory = tempfile.mkdtemp(prefix="toolkit-faults-")
         self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
         path = os.path.join(directory, "s")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(path)
         listener.listen(8)
-        argv = [harness.applet_link("fdmove"), "3", str(listener.fileno()), ACCEPT] + fault.args
+        return listener, path
+
+    def serve(self, fault, options):
+        listener, address = self.listener(fault)
+        argv = [harness.applet_link("fdmove"), "3", str(listener.fileno()), fault.applet] + fault.args
         server = TracedServer(argv, options, pass_fds=(listener.fileno(),))
         listener.close()  # only the server holds it: when it ends, clients are refused
-        replies = [exchange(path) for _ in fault.replies]
+        replies = [exchange(address) for _ in fault.replies]
         if fault.status is not None:  # it should be ending: give strace the time to see it
             try:
                 server.strace.wait(timeout=CLIENT_TIMEOUT)
@@ -507,6 +551,10 @@ class ServerFaults(harness.ToolkitTestCase):
             self.assertEqual(status, fault.status)
 
 
+class ServerFaults(ServerFaultCase):
+    """local-stream-socket-accept (SERVER_FAULTS)."""
+
+
 def _add_server_tests():
     for index, fault in enumerate(SERVER_FAULTS):
         name = re.sub(r"\W+", "_", f"test_{index:02d}_{fault.args[0]}_{fault.syscall}_{fault.match}_{fault.error}").strip("_")
@@ -517,6 +565,29 @@ def _add_server_tests():
 
 
 _add_server_tests()
+
+
+class TcpServerFaults(ServerFaultCase):
+    """tcp-socket-accept (TCP_SERVER_FAULTS): the same checks, on 127.0.0.1 (or ::) with clients on 127.0.0.1."""
+
+    def listener(self, fault):
+        wildcard = fault.setup == "wildcard"
+        listener = socket.socket(socket.AF_INET6 if wildcard else socket.AF_INET, socket.SOCK_STREAM)
+        if wildcard:
+            listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        listener.bind(("::" if wildcard else "127.0.0.1", 0))
+        listener.listen(8)
+        return listener, ("127.0.0.1", listener.getsockname()[1])
+
+
+def _add_tcp_server_tests():
+    for index, fault in enumerate(TCP_SERVER_FAULTS):
+        name = re.sub(r"\W+", "_", f"test_{index:02d}_{fault.args[0]}_{fault.syscall}_{fault.match}_{fault.error}")
+        test = lambda self, fault=fault: self.check(fault)  # noqa: E731
+        setattr(TcpServerFaults, name.strip("_"), test)
+
+
+_add_tcp_server_tests()
 
 class InstallFaults(harness.ToolkitTestCase):
     """toolkit --install: a directory that cannot be used is one FATAL line and
