@@ -28,9 +28,7 @@ bool same_file(const struct stat& a, const struct stat& b) {
 
 // One line of the report on stdout, "NAME: DONE PATH", NAME being the program's.
 std::string progress_line(std::string_view done, std::string_view path) {
-    std::string line(program_name());
-    line.append(": ").append(done).append(" ").append(path).append("\n");
-    return line;
+    return std::string(MessageLine().add(done).add(" ").add(path).text());
 }
 
 // What a symbolic link to BINARY made in DIRECTORY holds: the absolute path,
