@@ -195,6 +195,7 @@ elapsed_ms=$(((end - start) / 1000000))
 tr -d '\r' <"$scratch/console.log" | sed 's/^/  | /'
 sed 's/^/  ssh| /' "$scratch/ssh.err"
 
+[ "$attempt" -gt 0 ] || fail "the guest never said it was waiting for the passphrase"
 [ "$ssh_status" -eq 0 ] || fail "ssh failed with status $ssh_status after $attempt attempts"
 [ "$output" = "unlocked-$release at 10.0.2.15:22 from 10.0.2.2" ] ||
     fail "the remote command's output is [$output], not [unlocked-$release at 10.0.2.15:22 from 10.0.2.2]"
