@@ -26,7 +26,7 @@ constexpr std::size_t max_address_text = 45;
 bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
 // The next blank-separated word of TEXT, taken off its front ("" at the end).
-std::string_view next_word(std::string_view& text) {
+inline std::string_view next_word(std::string_view& text) {
     std::size_t start = 0;
     while (start < text.size() && is_blank(text[start])) ++start;
     std::size_t end = start;
@@ -112,6 +112,18 @@ void parse_prefix(std::string_view text, Rule& rule) {
     rule.prefix_length = static_cast<std::uint8_t>(length);
 }
 
+// A decimal id, as the accept applets write them.
+std::optional<std::uint32_t> read_decimal_id(std::string_view text) {
+    if (text.empty() || text.size() > 10) return std::nullopt;
+    std::uint64_t value = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (value > max_account_id) return std::nullopt;
+    return static_cast<std::uint32_t>(value);
+}
+
 void parse_match(std::string_view match, Rule& rule) {
     if (match == "*") return;
     std::size_t colon = match.find(':');
@@ -124,11 +136,19 @@ void parse_match(std::string_view match, Rule& rule) {
         }
         if (kind == "uid" || kind == "gid") {
             rule.kind = kind == "uid" ? RuleKind::uid : RuleKind::gid;
-            auto number = read_c_number(value);
-            if (!number || number->value > max_account_id)
+            // Plain decimal, by far the usual spelling, without the general reader.
+            std::optional<std::uint32_t> id = value.size() > 1 && value[0] == '0'
+                                                  ? std::nullopt
+                                                  : read_decimal_id(value);
+            if (!id) {
+                auto number = read_c_number(value);
+                if (number && number->value <= max_account_id)
+                    id = static_cast<std::uint32_t>(number->value);
+            }
+            if (!id)
                 throw bad(std::string(match) + ": not a number from 0 to " +
                           std::to_string(max_account_id));
-            rule.id = static_cast<std::uint32_t>(number->value);
+            rule.id = *id;
             return;
         }
         if (kind == "user" || kind == "group") {
@@ -178,19 +198,27 @@ template <typename Visit> void for_each_rule(std::string_view text, std::string_
     }
 }
 
-bool needs_name(const Rule& rule) { return rule.kind == RuleKind::user || rule.kind == RuleKind::group; }
-
-// A decimal id as the accept applets write them.
-std::optional<std::uint32_t> read_decimal_id(std::string_view text) {
-    if (text.empty() || text.size() > 10) return std::nullopt;
-    std::uint64_t value = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9') return std::nullopt;
-        value = value * 10 + static_cast<unsigned>(c - '0');
+// Inlined into the loop over a long file's rules, where a call per rule would double its cost.
+inline bool hit(const Rule& rule, const Client& client) {
+    bool is_unix = client.protocol == Client::Protocol::unix_socket;
+    switch (rule.kind) {
+    case RuleKind::any:
+        return true;
+    case RuleKind::ip:
+        return !is_unix && client.ipv4 == rule.ipv4 &&
+               same_prefix(rule.address, client.address, rule.prefix_length);
+    case RuleKind::uid:
+    case RuleKind::user:
+        return is_unix && client.uid == rule.id;
+    case RuleKind::gid:
+    case RuleKind::group:
+        return is_unix && (client.gid == rule.id || std::find(client.groups.begin(), client.groups.end(),
+                                                              rule.id) != client.groups.end());
     }
-    if (value > max_account_id) return std::nullopt;
-    return static_cast<std::uint32_t>(value);
+    return false;
 }
+
+bool needs_name(const Rule& rule) { return rule.kind == RuleKind::user || rule.kind == RuleKind::group; }
 
 // The values come from whatever started us: they are not repeated in messages.
 std::string_view variable(const PendingEnvironment& environment, const char* name) {
@@ -262,23 +290,7 @@ void resolve_name(Rule& rule) {
     }
 }
 
-bool matches(const Rule& rule, const Client& client) {
-    if (!applies_to(rule, client.protocol)) return false;
-    switch (rule.kind) {
-    case RuleKind::any:
-        return true;
-    case RuleKind::ip:
-        return client.ipv4 == rule.ipv4 && same_prefix(rule.address, client.address, rule.prefix_length);
-    case RuleKind::uid:
-    case RuleKind::user:
-        return client.uid == rule.id;
-    case RuleKind::gid:
-    case RuleKind::group:
-        return client.gid == rule.id ||
-               std::find(client.groups.begin(), client.groups.end(), rule.id) != client.groups.end();
-    }
-    return false;
-}
+bool matches(const Rule& rule, const Client& client) { return hit(rule, client); }
 
 Client client_from_environment(const PendingEnvironment& environment) {
     Client client;
@@ -338,24 +350,28 @@ RulesFile RulesFile::read(const std::string& path) {
     file.modified_seconds_ = status.st_mtim.tv_sec;
     file.modified_nanoseconds_ = status.st_mtim.tv_nsec;
     // One byte more than its size, so that one read finds the end of a file that did not grow.
-    file.text_.resize(static_cast<std::size_t>(status.st_size) + 1);
-    std::size_t used = 0;
+    std::size_t capacity = static_cast<std::size_t>(status.st_size) + 1;
+    file.text_.reset(new char[capacity]);
     for (;;) {
-        if (used == file.text_.size()) file.text_.resize(file.text_.size() * 2);
-        ssize_t n = ::read(fd.get(), file.text_.data() + used, file.text_.size() - used);
+        if (file.size_ == capacity) {
+            auto larger = std::unique_ptr<char[]>(new char[capacity * 2]);
+            std::memcpy(larger.get(), file.text_.get(), file.size_);
+            file.text_ = std::move(larger);
+            capacity *= 2;
+        }
+        ssize_t n = ::read(fd.get(), file.text_.get() + file.size_, capacity - file.size_);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) throw system_error(path, errno);
         if (n == 0) break;
-        used += static_cast<std::size_t>(n);
+        file.size_ += static_cast<std::size_t>(n);
     }
-    file.text_.resize(used);
     return file;
 }
 
 bool RulesFile::same_as(const RulesFile& other) const {
     return device_ == other.device_ && inode_ == other.inode_ &&
            modified_seconds_ == other.modified_seconds_ &&
-           modified_nanoseconds_ == other.modified_nanoseconds_ && text_ == other.text_;
+           modified_nanoseconds_ == other.modified_nanoseconds_ && text() == other.text();
 }
 
 std::vector<Rule> parse_rules(std::string_view text, std::string_view path) {
@@ -370,7 +386,7 @@ std::vector<Rule> parse_rules(std::string_view text, std::string_view path) {
 
 Verdict first_match(std::span<const Rule> rules, const Client& client) {
     for (const Rule& rule : rules)
-        if (matches(rule, client)) return Verdict{rule.allow, rule.line, rule.assignments};
+        if (hit(rule, client)) return Verdict{rule.allow, rule.line, rule.assignments};
     return Verdict{};
 }
 
@@ -380,7 +396,7 @@ Verdict first_match(std::string_view text, std::string_view path, const Client& 
         // A name is looked up only when its rule could match this client.
         if (!applies_to(rule, client.protocol)) return false;
         if (needs_name(rule)) resolve_name(rule);
-        if (!matches(rule, client)) return false;
+        if (!hit(rule, client)) return false;
         verdict = Verdict{rule.allow, rule.line, rule.assignments};
         return true;
     });

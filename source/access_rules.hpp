@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -67,13 +68,16 @@ class RulesFile {
   public:
     // Read PATH whole; it must be a regular file. A system error naming PATH otherwise.
     static RulesFile read(const std::string& path);
-    const std::string& text() const { return text_; }
+    std::string_view text() const { return {text_.get(), size_}; }
     // Same file, same modification time, same bytes: what was parsed from
     // OTHER holds for this one too, names resolved included.
     bool same_as(const RulesFile& other) const;
 
   private:
-    std::string text_;
+    // Not a std::string: growing one fills it with zeros first, which costs as
+    // much again as the read.
+    std::unique_ptr<char[]> text_;
+    std::size_t size_ = 0;
     dev_t device_ = 0;
     ino_t inode_ = 0;
     std::int64_t modified_seconds_ = 0;

@@ -239,6 +239,17 @@ class PlanTime(RulesTestCase):
         self.assertFalse(os.path.lexists(node), "the socket node was created")
 
 
+def listening(path):
+    """True once a socket bound to PATH listens: the node exists from bind(), a
+    moment before listen(), and a client connecting in between is refused."""
+    with open("/proc/net/unix") as table:
+        for line in table.read().splitlines()[1:]:
+            fields = line.split()
+            if len(fields) >= 8 and fields[7] == path and int(fields[3], 16) & 0x10000:
+                return True
+    return False
+
+
 def nobody():
     try:
         return pwd.getpwnam("nobody")
@@ -260,7 +271,7 @@ class Server:
             self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                             stderr=log, start_new_session=True)
         deadline = time.monotonic() + WAIT_LIMIT
-        while not os.path.exists(self.path):
+        while not listening(self.path):
             if time.monotonic() > deadline or self.process.poll() is not None:
                 raise AssertionError(f"the server did not start: {self.log()!r}")
             time.sleep(0.02)
