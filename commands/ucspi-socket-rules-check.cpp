@@ -1,4 +1,5 @@
-// ucspi-socket-rules-check: let a connection go on, or end it, by the first rule of a file matching its client.
+// ucspi-socket-rules-check: let a connection go on, or end it, by the first rule of a file matching
+// its client.
 #include "access_rules.hpp"
 #include "applet.hpp"
 #include "chain.hpp"
@@ -14,7 +15,8 @@ namespace {
 
 const OptionSpec options[] = {
     {"rules", 0, OptionKind::text, "FILE", "the rules file (required)"},
-    {"verbose", 'v', OptionKind::flag, "", "one line on stderr per connection: the rule that decided"},
+    {"verbose", 'v', OptionKind::flag, "",
+     "one line on stderr per connection: the rule that decided"},
     {"quiet", 'q', OptionKind::flag, "", "no ERROR line for a connection that no rule matched"},
 };
 
@@ -56,8 +58,8 @@ class CheckRules : public Step {
   private:
     void log(const std::string& text) const {
         if (verbose_)
-            write_all(STDERR_FILENO, std::string(program_name()) + ": " + std::to_string(::getpid()) +
-                                         " " + text + "\n");
+            write_all(STDERR_FILENO, std::string(program_name()) + ": " +
+                                         std::to_string(::getpid()) + " " + text + "\n");
     }
     // A denied connection simply ends: nothing else runs, and it is no failure.
     [[noreturn]] static void end_connection(Chain& chain) {
@@ -76,7 +78,8 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
     auto path = given.text("rules");
     if (!path || path->empty()) throw usage_error("--rules", "a rules FILE must be given");
     invocation.next_program();
-    auto step = std::make_unique<CheckRules>(std::string(*path), given.has("verbose"), given.has("quiet"));
+    auto step =
+        std::make_unique<CheckRules>(std::string(*path), given.has("verbose"), given.has("quiet"));
     step->load();
     return step;
 }

@@ -23,27 +23,35 @@ namespace {
 // The longest address inet_pton is given: an IPv6 address with an IPv4 tail.
 constexpr std::size_t max_address_text = 45;
 
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+bool is_blank(char c) {
+    return c == ' ' || c == '\t' || c == '\r';
+}
 
 // The next blank-separated word of TEXT, taken off its front ("" at the end).
 inline std::string_view next_word(std::string_view& text) {
     std::size_t start = 0;
-    while (start < text.size() && is_blank(text[start])) ++start;
+    while (start < text.size() && is_blank(text[start]))
+        ++start;
     std::size_t end = start;
-    while (end < text.size() && !is_blank(text[end])) ++end;
+    while (end < text.size() && !is_blank(text[end]))
+        ++end;
     std::string_view word = text.substr(start, end - start);
     text.remove_prefix(end);
     return word;
 }
 
-Failure bad(std::string detail) { return usage_error("", std::move(detail)); }
+Failure bad(std::string detail) {
+    return usage_error("", std::move(detail));
+}
 
-std::string quoted(std::string_view word) { return "\"" + std::string(word) + "\""; }
+std::string quoted(std::string_view word) {
+    return "\"" + std::string(word) + "\"";
+}
 
 // The failure of one line, named by file and line: "PATH:LINE: [SUBJECT: ]DETAIL".
 Failure located(std::string_view path, std::size_t line, const Failure& failure) {
-    std::string detail = failure.subject().empty() ? failure.detail()
-                                                   : failure.subject() + ": " + failure.detail();
+    std::string detail =
+        failure.subject().empty() ? failure.detail() : failure.subject() + ": " + failure.detail();
     return Failure(failure.status(), std::string(path) + ":" + std::to_string(line),
                    std::move(detail));
 }
@@ -91,10 +99,11 @@ void parse_prefix(std::string_view text, Rule& rule) {
                      digits.find_first_not_of("0123456789") == std::string_view::npos &&
                      (digits.size() == 1 || digits[0] != '0');
         length = 0;
-        for (char c : digits) length = length * 10 + static_cast<unsigned>(c - '0');
+        for (char c : digits)
+            length = length * 10 + static_cast<unsigned>(c - '0');
         if (!plain || length > most)
-            throw bad("ip:" + std::string(text) + ": the prefix length must be a number from 0 to " +
-                      std::to_string(most));
+            throw bad("ip:" + std::string(text) +
+                      ": the prefix length must be a number from 0 to " + std::to_string(most));
     }
     // Bits after the prefix are almost always a typing error (10.0.0.1/8 for /32).
     std::array<std::uint8_t, 16> masked = rule.address;
@@ -137,9 +146,8 @@ void parse_match(std::string_view match, Rule& rule) {
         if (kind == "uid" || kind == "gid") {
             rule.kind = kind == "uid" ? RuleKind::uid : RuleKind::gid;
             // Plain decimal, by far the usual spelling, without the general reader.
-            std::optional<std::uint32_t> id = value.size() > 1 && value[0] == '0'
-                                                  ? std::nullopt
-                                                  : read_decimal_id(value);
+            std::optional<std::uint32_t> id =
+                value.size() > 1 && value[0] == '0' ? std::nullopt : read_decimal_id(value);
             if (!id) {
                 auto number = read_c_number(value);
                 if (number && number->value <= max_account_id)
@@ -177,14 +185,15 @@ void check_assignment(std::string_view word) {
 
 // Calls VISIT(rule) for every rule of TEXT in order, until it returns true.
 // A failure on a line, from parsing or from VISIT, names PATH:LINE.
-template <typename Visit> void for_each_rule(std::string_view text, std::string_view path, Visit visit) {
+template <typename Visit>
+void for_each_rule(std::string_view text, std::string_view path, Visit visit) {
     std::size_t number = 0;
     while (!text.empty()) {
         ++number;
         const void* newline = std::memchr(text.data(), '\n', text.size());
-        std::size_t end = newline ? static_cast<std::size_t>(static_cast<const char*>(newline) -
-                                                             text.data())
-                                  : text.size();
+        std::size_t end =
+            newline ? static_cast<std::size_t>(static_cast<const char*>(newline) - text.data())
+                    : text.size();
         std::string_view line = text.substr(0, end);
         text.remove_prefix(newline ? end + 1 : end);
         try {
@@ -212,13 +221,16 @@ inline bool hit(const Rule& rule, const Client& client) {
         return is_unix && client.uid == rule.id;
     case RuleKind::gid:
     case RuleKind::group:
-        return is_unix && (client.gid == rule.id || std::find(client.groups.begin(), client.groups.end(),
-                                                              rule.id) != client.groups.end());
+        return is_unix &&
+               (client.gid == rule.id || std::find(client.groups.begin(), client.groups.end(),
+                                                   rule.id) != client.groups.end());
     }
     return false;
 }
 
-bool needs_name(const Rule& rule) { return rule.kind == RuleKind::user || rule.kind == RuleKind::group; }
+bool needs_name(const Rule& rule) {
+    return rule.kind == RuleKind::user || rule.kind == RuleKind::group;
+}
 
 // The values come from whatever started us: they are not repeated in messages.
 std::string_view variable(const PendingEnvironment& environment, const char* name) {
@@ -290,7 +302,9 @@ void resolve_name(Rule& rule) {
     }
 }
 
-bool matches(const Rule& rule, const Client& client) { return hit(rule, client); }
+bool matches(const Rule& rule, const Client& client) {
+    return hit(rule, client);
+}
 
 Client client_from_environment(const PendingEnvironment& environment) {
     Client client;
@@ -305,7 +319,8 @@ Client client_from_environment(const PendingEnvironment& environment) {
             for (;;) {
                 std::size_t comma = rest.find(',');
                 auto id = read_decimal_id(rest.substr(0, comma));
-                if (!id) throw usage_error("UNIXREMOTEGIDLIST", "not a comma-separated list of gids");
+                if (!id)
+                    throw usage_error("UNIXREMOTEGIDLIST", "not a comma-separated list of gids");
                 client.groups.push_back(*id);
                 if (comma == std::string_view::npos) break;
                 rest.remove_prefix(comma + 1);
@@ -314,7 +329,8 @@ Client client_from_environment(const PendingEnvironment& environment) {
     } else if (protocol == "TCP") {
         client.protocol = Client::Protocol::tcp;
         std::string_view text = variable(environment, "TCPREMOTEIP");
-        text = text.substr(0, text.find('%')); // a link-local address's zone says nothing of who it is
+        text =
+            text.substr(0, text.find('%')); // a link-local address's zone says nothing of who it is
         if (!read_address(text, client.ipv4, client.address))
             throw usage_error("TCPREMOTEIP", "not an IPv4 or IPv6 address");
         if (!client.ipv4 && is_v4_mapped(client.address)) {
@@ -329,7 +345,8 @@ Client client_from_environment(const PendingEnvironment& environment) {
 
 std::string describe(const Client& client) {
     if (client.protocol == Client::Protocol::unix_socket)
-        return "UNIX client uid " + std::to_string(client.uid) + " gid " + std::to_string(client.gid);
+        return "UNIX client uid " + std::to_string(client.uid) + " gid " +
+               std::to_string(client.gid);
     char text[INET6_ADDRSTRLEN] = "?";
     ::inet_ntop(client.ipv4 ? AF_INET : AF_INET6, client.address.data(), text, sizeof text);
     return "TCP client " + std::string(text);
@@ -342,8 +359,8 @@ RulesFile RulesFile::read(const std::string& path) {
     struct stat status;
     if (::fstat(fd.get(), &status) < 0) throw system_error(path, errno);
     if (!S_ISREG(status.st_mode))
-        throw Failure(exit_failure, path, "is " + std::string(file_kind(status.st_mode)) +
-                                              ", not a regular file");
+        throw Failure(exit_failure, path,
+                      "is " + std::string(file_kind(status.st_mode)) + ", not a regular file");
     RulesFile file;
     file.device_ = status.st_dev;
     file.inode_ = status.st_ino;
@@ -404,7 +421,8 @@ Verdict first_match(std::string_view text, std::string_view path, const Client& 
 }
 
 void apply_assignments(std::string_view assignments, PendingEnvironment& environment) {
-    for (std::string_view word = next_word(assignments); !word.empty(); word = next_word(assignments)) {
+    for (std::string_view word = next_word(assignments); !word.empty();
+         word = next_word(assignments)) {
         std::size_t equals = word.find('=');
         environment.set(word.substr(0, equals), word.substr(equals + 1));
     }

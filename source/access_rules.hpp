@@ -41,11 +41,11 @@ enum class RuleKind : std::uint8_t { any, ip, uid, gid, user, group };
 struct Rule {
     RuleKind kind = RuleKind::any;
     bool allow = false;
-    bool ipv4 = false;             // ip: the family of the prefix
+    bool ipv4 = false;              // ip: the family of the prefix
     std::uint8_t prefix_length = 0; // ip: in bits
     std::array<std::uint8_t, 16> address{};
-    std::uint32_t id = 0;      // uid:, gid:, and user: or group: once resolved
-    std::string_view name;     // user:, group: as written
+    std::uint32_t id = 0;         // uid:, gid:, and user: or group: once resolved
+    std::string_view name;        // user:, group: as written
     std::string_view assignments; // "VAR=VALUE VAR=VALUE", checked
     std::size_t line = 0;
 };

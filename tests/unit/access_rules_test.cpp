@@ -5,9 +5,9 @@
 #include "diagnostics.hpp"
 #include "environment.hpp"
 
+#include "support.hpp"
 #include <string>
 #include <vector>
-#include "support.hpp"
 
 using namespace toolkit;
 using namespace toolkit::testing;
@@ -107,7 +107,8 @@ BOOST_AUTO_TEST_CASE(what_is_wrong_with_a_line) {
     BOOST_TEST(problem("ip:10.0.0.0/ allow").find("prefix length") != std::string::npos);
     BOOST_TEST(problem("ip:10.0.0.1/8 allow") ==
                "ip:10.0.0.1/8: the address has bits set after its first 8");
-    BOOST_TEST(problem("uid:-1 allow").find("not a number from 0 to 4294967294") != std::string::npos);
+    BOOST_TEST(problem("uid:-1 allow").find("not a number from 0 to 4294967294") !=
+               std::string::npos);
     BOOST_TEST(problem("uid:4294967295 allow").find("not a number") != std::string::npos);
     BOOST_TEST(problem("gid:08 allow").find("not a number") != std::string::npos);
     BOOST_TEST(problem("user: allow") == "user: needs a name");
@@ -115,7 +116,8 @@ BOOST_AUTO_TEST_CASE(what_is_wrong_with_a_line) {
     BOOST_TEST(problem("* allow X") == "\"X\" is not a VAR=VALUE assignment");
     BOOST_TEST(problem("* allow 1X=y").find("not a variable name") != std::string::npos);
     BOOST_TEST(problem("* deny X=y") == "a deny rule takes no VAR=VALUE assignments");
-    BOOST_TEST(problem(std::string_view("user:root\0x allow", 17)) == "a control character in the line");
+    BOOST_TEST(problem(std::string_view("user:root\0x allow", 17)) ==
+               "a control character in the line");
 }
 
 BOOST_AUTO_TEST_CASE(the_first_match_wins_and_none_is_a_deny) {
@@ -137,7 +139,8 @@ BOOST_AUTO_TEST_CASE(the_first_match_wins_and_none_is_a_deny) {
 
 BOOST_AUTO_TEST_CASE(rules_of_another_protocol_never_match) {
     BOOST_TEST(!allows("ip:0.0.0.0/0 allow\nip:::/0 allow", unix_client(0, 0)));
-    BOOST_TEST(!allows("uid:0 allow\ngid:0 allow\nuser:root allow\ngroup:root allow", tcp("0.0.0.0")));
+    BOOST_TEST(
+        !allows("uid:0 allow\ngid:0 allow\nuser:root allow\ngroup:root allow", tcp("0.0.0.0")));
     BOOST_TEST(allows("uid:0 deny\n* allow", tcp("0.0.0.0")));
 }
 
@@ -178,7 +181,8 @@ BOOST_AUTO_TEST_CASE(from_the_text_only_up_to_the_match) {
     Failure before = failure_of([&] { first_match("nonsense\nuid:0 allow\n", "F", root); });
     BOOST_TEST(before.subject() == "F:1");
     // Names are looked up only for rules that could match this client.
-    BOOST_TEST(first_match("user:toolkit-no-such-user allow\n* allow\n", "F", tcp("::1")).line == 2u);
+    BOOST_TEST(first_match("user:toolkit-no-such-user allow\n* allow\n", "F", tcp("::1")).line ==
+               2u);
     BOOST_TEST(failure_of([&] { first_match("user:toolkit-no-such-user allow\n", "F", root); })
                    .detail()
                    .find("no such user") == 0);
@@ -199,7 +203,8 @@ BOOST_AUTO_TEST_CASE(clients_from_the_environment) {
 
     auto refused = [](std::vector<std::string> entries) {
         std::vector<char*> pointers;
-        for (auto& entry : entries) pointers.push_back(entry.data());
+        for (auto& entry : entries)
+            pointers.push_back(entry.data());
         pointers.push_back(nullptr);
         return failure_of([&] { client_from_environment(PendingEnvironment(pointers.data())); })
             .subject();
