@@ -87,6 +87,13 @@ bool same_prefix(const std::array<std::uint8_t, 16>& a, const std::array<std::ui
     return ((a[whole] ^ b[whole]) & mask) == 0;
 }
 
+// True when no bit of ADDRESS after its first LENGTH (of MOST) is set.
+bool only_prefix_bits(const std::array<std::uint8_t, 16>& address, unsigned length, unsigned most) {
+    for (unsigned bit = length; bit < most; ++bit)
+        if ((address[bit / 8] & (0x80u >> (bit % 8))) != 0) return false;
+    return true;
+}
+
 void parse_prefix(std::string_view text, Rule& rule) {
     std::size_t slash = text.find('/');
     if (!read_address(text.substr(0, slash), rule.ipv4, rule.address))
@@ -106,10 +113,7 @@ void parse_prefix(std::string_view text, Rule& rule) {
                       ": the prefix length must be a number from 0 to " + std::to_string(most));
     }
     // Bits after the prefix are almost always a typing error (10.0.0.1/8 for /32).
-    std::array<std::uint8_t, 16> masked = rule.address;
-    for (unsigned bit = length; bit < most; ++bit)
-        masked[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
-    if (masked != rule.address)
+    if (!only_prefix_bits(rule.address, length, most))
         throw bad("ip:" + std::string(text) + ": the address has bits set after its first " +
                   std::to_string(length));
     // A client from a v4-mapped address is matched as IPv4, so is such a prefix.
