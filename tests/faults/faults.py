@@ -147,6 +147,11 @@ FAULTS = [
     Fault(RULES, ["--rules", "{dir}/rules"], "read", r'^\d+, "\* allow', "EIO", FAILURE,
           ["{dir}/rules", "Input/output error"], setup="rules"),
     Fault(RULES, ["--rules", "{dir}/rules"], "read", r'^\d+, "\* allow', "EINTR", OK, [], setup="rules"),
+    # A user: rule is resolved while planning; the static build reads /etc/passwd
+    # itself, and one it cannot read is 111. (Through NSS the answer depends on
+    # nsswitch.conf: a later source may well say "no such user", 100.)
+    *([Fault(RULES, ["--rules", "{dir}/rules"], "openat|open", r'"/etc/passwd"', "EACCES", FAILURE,
+             ["{dir}/rules:1: ", "/etc/passwd: Permission denied"], setup="user-rules")] if STATIC else []),
     Fault(LISTEN, ["{dir}/s", RULES, "--rules", "{dir}/rules"], "openat|open", r'/rules"', "EMFILE", FAILURE,
           ["{dir}/rules", "Too many open files"], applet_named=RULES, setup="rules", leaves=["rules"]),
 ]
@@ -280,9 +285,9 @@ class Faults(harness.ToolkitTestCase):
         directory = tempfile.mkdtemp(prefix="toolkit-faults-")
         self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
         names = {"dir": directory, "abstract": f"toolkit-faults-{os.getpid()}-{os.path.basename(directory)}"}
-        if fault.setup == "rules":
+        if fault.setup in ("rules", "user-rules"):
             with open(os.path.join(directory, "rules"), "w") as rules:
-                rules.write("* allow\n")
+                rules.write("* allow\n" if fault.setup == "rules" else "user:daemon allow\n* allow\n")
         if fault.setup == "stale":
             stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             stale.bind(os.path.join(directory, "s"))
