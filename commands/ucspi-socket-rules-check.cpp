@@ -42,10 +42,12 @@ class CheckRules : public Step {
                                                     : first_match(now.text(), path_, client);
             if (verdict.line == 0) {
                 if (!quiet_) error(path_, "no rule matched the " + describe(client));
-                log("deny " + path_ + ": no rule matched");
+                if (verbose_) log("deny " + path_ + ": no rule matched");
                 end_connection(chain);
             }
-            log((verdict.allow ? "allow " : "deny ") + path_ + ":" + std::to_string(verdict.line));
+            if (verbose_)
+                log((verdict.allow ? "allow " : "deny ") + path_ + ":" +
+                    std::to_string(verdict.line));
             if (!verdict.allow) end_connection(chain);
             apply_assignments(verdict.assignments, chain.environment);
         } catch (const Failure& failure) {
@@ -56,10 +58,10 @@ class CheckRules : public Step {
     }
 
   private:
-    void log(const std::string& text) const {
-        if (verbose_)
-            write_all(STDERR_FILENO, std::string(program_name()) + ": " +
-                                         std::to_string(::getpid()) + " " + text + "\n");
+    // One -v line; callers test verbose_ first, so that a quiet check builds no text.
+    static void log(const std::string& text) {
+        write_all(STDERR_FILENO, std::string(program_name()) + ": " + std::to_string(::getpid()) +
+                                     " " + text + "\n");
     }
     // A denied connection simply ends: nothing else runs, and it is no failure.
     [[noreturn]] static void end_connection(Chain& chain) {
