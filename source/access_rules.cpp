@@ -78,13 +78,25 @@ void fold_v4_mapped(std::array<std::uint8_t, 16>& address) {
     std::fill(address.begin() + 4, address.end(), 0);
 }
 
+std::uint32_t first_word(const std::array<std::uint8_t, 16>& address) {
+    std::uint32_t word;
+    std::memcpy(&word, address.data(), sizeof word);
+    return word;
+}
+
+// In 32-bit words, with no call: this runs once per ip: rule of a long file.
 bool same_prefix(const std::array<std::uint8_t, 16>& a, const std::array<std::uint8_t, 16>& b,
                  unsigned bits) {
-    unsigned whole = bits / 8;
-    if (std::memcmp(a.data(), b.data(), whole) != 0) return false;
-    if (bits % 8 == 0) return true;
-    auto mask = static_cast<std::uint8_t>(0xff00u >> (bits % 8));
-    return ((a[whole] ^ b[whole]) & mask) == 0;
+    for (std::size_t at = 0; bits > 0; at += 4) {
+        std::uint32_t x, y;
+        std::memcpy(&x, a.data() + at, 4);
+        std::memcpy(&y, b.data() + at, 4);
+        unsigned taken = bits < 32 ? bits : 32;
+        std::uint32_t mask = htonl(taken == 32 ? ~0u : ~(~0u >> taken));
+        if (((x ^ y) & mask) != 0) return false;
+        bits -= taken;
+    }
+    return true;
 }
 
 // True when no bit of ADDRESS after its first LENGTH (of MOST) is set.
@@ -123,6 +135,7 @@ void parse_prefix(std::string_view text, Rule& rule) {
         length -= 96;
     }
     rule.prefix_length = static_cast<std::uint8_t>(length);
+    rule.ipv4_mask = htonl(length == 0 ? 0u : ~0u << (32 - length));
 }
 
 // A decimal id, as the accept applets write them.
@@ -218,8 +231,10 @@ inline bool hit(const Rule& rule, const Client& client) {
     case RuleKind::any:
         return true;
     case RuleKind::ip:
-        return !is_unix && client.ipv4 == rule.ipv4 &&
-               same_prefix(rule.address, client.address, rule.prefix_length);
+        if (is_unix || client.ipv4 != rule.ipv4) return false;
+        if (rule.ipv4)
+            return ((first_word(rule.address) ^ first_word(client.address)) & rule.ipv4_mask) == 0;
+        return same_prefix(rule.address, client.address, rule.prefix_length);
     case RuleKind::uid:
     case RuleKind::user:
         return is_unix && client.uid == rule.id;

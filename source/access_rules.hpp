@@ -43,6 +43,7 @@ struct Rule {
     bool allow = false;
     bool ipv4 = false;              // ip: the family of the prefix
     std::uint8_t prefix_length = 0; // ip: in bits
+    std::uint32_t ipv4_mask = 0;    // ip: IPv4: the prefix as a mask, in network byte order
     std::array<std::uint8_t, 16> address{};
     std::uint32_t id = 0;         // uid:, gid:, and user: or group: once resolved
     std::string_view name;        // user:, group: as written

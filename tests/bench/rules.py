@@ -7,7 +7,9 @@ Usage: tests/bench/rules.py [PATH/TO/toolkit]   (default: $TOOLKIT or build/tool
 
 Each connection goes through a real server (listen, accept, rules-check,
 `true`) under callgrind; only the rules check itself is counted
-(--toggle-collect on its run()), in each child, and averaged. Two cases:
+(--toggle-collect on its run()), in each child, and averaged. The server is
+a local one, so these clients are UNIX ones; a TCP client's check is counted
+with the applet run by itself. Two cases:
 the file as it was when the server started (the children reuse what was
 parsed then), and the file edited since (each child parses it up to the
 match, looking names up as it goes).
@@ -120,6 +122,23 @@ def per_connection(links, workdir, text, edited):
     return sum(counts) // len(counts)
 
 
+def tcp_check(links, workdir, count):
+    """Ir of the check for a TCP client, COUNT ip: rules, the last matching: the
+    applet run by itself with the connection's variables (no TCP accept applet
+    yet). Planning and the check are in one process, so the file is unchanged."""
+    path = os.path.join(workdir, f"tcp{count}.rules")
+    with open(path, "w") as f:
+        f.write("".join(f"ip:10.{i // 256 % 256}.{i % 256}.0/24 allow\n" for i in range(count - 1)))
+        f.write("ip:192.0.2.0/24 allow\n")
+    out = os.path.join(workdir, f"cg-tcp{count}")
+    subprocess.run(["valgrind", "--tool=callgrind", f"--toggle-collect={RUN}", "--dump-before=*execve*",
+                    f"--callgrind-out-file={out}.%p", os.path.join(links, "ucspi-socket-rules-check"),
+                    "--rules", path, TRUE],
+                   env=dict(ENV, PROTO="TCP", TCPREMOTEIP="192.0.2.7"), stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=120, check=True)
+    return sum(total_ir(dump) for dump in glob.glob(out + ".*"))
+
+
 def main():
     if not shutil.which("valgrind"):
         print("valgrind is not installed; nothing measured", file=sys.stderr)
@@ -139,6 +158,10 @@ def main():
                     value = per_connection(links, workdir, rules(kind, count), edited)
                     label = f"{count:>5} {kind}: rules, file {'edited since start' if edited else 'unchanged'}"
                     print(f"  {label:<50} {value:>12,} {100 * value / baseline:>7.1f}%", flush=True)
+        for count in (10, 1000):
+            value = tcp_check(links, workdir, count)
+            label = f"{count:>5} ip: rules, TCP client, file unchanged"
+            print(f"  {label:<50} {value:>12,} {100 * value / baseline:>7.1f}%", flush=True)
     return 0
 
 
