@@ -139,18 +139,26 @@ std::vector<gid_t> account_groups_in(const std::string& group_file, std::string_
 
 #ifdef TOOLKIT_FILES_ACCOUNTS
 
+std::optional<Account> lookup_account(std::string_view name) { return find_account_in(passwd_path, name); }
+
+std::optional<gid_t> lookup_group(std::string_view name) {
+    auto group = find_group_in(group_path, name);
+    if (!group) return std::nullopt;
+    return group->gid;
+}
+
 Account find_account(std::string_view subject, std::string_view name) {
     check_name(subject, name, "account");
-    auto account = find_account_in(passwd_path, name);
+    auto account = lookup_account(name);
     if (!account) throw lookup_error(std::string(name), "no such account in " + passwd_path);
     return *account;
 }
 
 gid_t find_group(std::string_view subject, std::string_view name) {
     check_name(subject, name, "group");
-    auto group = find_group_in(group_path, name);
-    if (!group) throw lookup_error(std::string(name), "no such group in " + group_path);
-    return group->gid;
+    auto gid = lookup_group(name);
+    if (!gid) throw lookup_error(std::string(name), "no such group in " + group_path);
+    return *gid;
 }
 
 std::vector<gid_t> account_groups(std::string_view name, gid_t gid) {
@@ -159,30 +167,42 @@ std::vector<gid_t> account_groups(std::string_view name, gid_t gid) {
 
 #else
 
-Account find_account(std::string_view subject, std::string_view name) {
-    check_name(subject, name, "account");
+std::optional<Account> lookup_account(std::string_view name) {
     std::string key(name);
     errno = 0;
     const struct passwd* entry = ::getpwnam(key.c_str());
     if (!entry) {
         if (errno != 0 && errno != ENOENT && errno != ESRCH)
             throw system_error(key, errno);
-        throw lookup_error(key, "no such account");
+        return std::nullopt;
     }
     return Account{entry->pw_name, entry->pw_uid, entry->pw_gid};
 }
 
-gid_t find_group(std::string_view subject, std::string_view name) {
-    check_name(subject, name, "group");
+std::optional<gid_t> lookup_group(std::string_view name) {
     std::string key(name);
     errno = 0;
     const struct group* entry = ::getgrnam(key.c_str());
     if (!entry) {
         if (errno != 0 && errno != ENOENT && errno != ESRCH)
             throw system_error(key, errno);
-        throw lookup_error(key, "no such group");
+        return std::nullopt;
     }
     return entry->gr_gid;
+}
+
+Account find_account(std::string_view subject, std::string_view name) {
+    check_name(subject, name, "account");
+    auto account = lookup_account(name);
+    if (!account) throw lookup_error(std::string(name), "no such account");
+    return *account;
+}
+
+gid_t find_group(std::string_view subject, std::string_view name) {
+    check_name(subject, name, "group");
+    auto gid = lookup_group(name);
+    if (!gid) throw lookup_error(std::string(name), "no such group");
+    return *gid;
 }
 
 std::vector<gid_t> account_groups(std::string_view name, gid_t gid) {

@@ -30,6 +30,11 @@ struct GroupEntry {
 // fail throw exit 111 naming what was looked for.
 Account find_account(std::string_view subject, std::string_view name);
 gid_t find_group(std::string_view subject, std::string_view name);
+// The same, for callers that treat an unknown name as their own kind of error:
+// nullopt when there is no such name; a throw (111) only when the database
+// itself cannot be read.
+std::optional<Account> lookup_account(std::string_view name);
+std::optional<gid_t> lookup_group(std::string_view name);
 // A group given by name, or by number when it is all digits (a C number);
 // a bad number is a usage error naming SUBJECT.
 gid_t find_group_or_number(std::string_view subject, std::string_view text);

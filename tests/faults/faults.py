@@ -42,6 +42,7 @@ CLIENT_TIMEOUT = 10  # seconds a client waits for the server
 OK = 0  # the fault is absorbed: retried or harmless, and the chain goes on
 LISTEN = "local-stream-socket-listen"
 TCP_LISTEN = "tcp-socket-listen"
+RULES = "ucspi-socket-rules-check"
 STAT = "newfstatat|fstatat64|statx|lstat|fstat"
 
 
@@ -234,6 +235,34 @@ FAULTS += [
           ["setgroups", "Operation not permitted"], applet_named="setuidgid-fromenv"),
     Fault("setenv", ["UID", "1", "setenv", "GID", "1", "setuidgid-fromenv"], "setuid", r"^1\)", "EAGAIN",
           FAILURE, ["setuid 1", "Resource temporarily unavailable"], applet_named="setuidgid-fromenv"),
+    # ucspi-socket-rules-check, planning: {dir}/rules holds "* allow" (setup "rules").
+    # A file that cannot be read when the chain is planned is 111 naming it;
+    # the same failures for a connection deny it (RULES_CONNECTION_FAULTS).
+    Fault(RULES, ["--rules", "{dir}/rules"], "openat|open", r'/rules"', "EACCES", FAILURE,
+          ["{dir}/rules", "Permission denied"], setup="rules"),
+    Fault(RULES, ["--rules", "{dir}/rules"], STAT, r"st_size=8,", "EIO", FAILURE,
+          ["{dir}/rules", "Input/output error"], setup="rules"),
+    Fault(RULES, ["--rules", "{dir}/rules"], "read", r'^\d+, "\* allow', "EIO", FAILURE,
+          ["{dir}/rules", "Input/output error"], setup="rules"),
+    Fault(RULES, ["--rules", "{dir}/rules"], "read", r'^\d+, "\* allow', "EINTR", OK, [], setup="rules"),
+    # A user: rule is resolved while planning; the static build reads /etc/passwd
+    # itself, and one it cannot read is 111. (Through NSS the answer depends on
+    # nsswitch.conf: a later source may well say "no such user", 100.)
+    *([Fault(RULES, ["--rules", "{dir}/rules"], "openat|open", r'"/etc/passwd"', "EACCES", FAILURE,
+             ["{dir}/rules:1: ", "/etc/passwd: Permission denied"], setup="user-rules")] if STATIC else []),
+    Fault(LISTEN, ["{dir}/s", RULES, "--rules", "{dir}/rules"], "openat|open", r'/rules"', "EMFILE", FAILURE,
+          ["{dir}/rules", "Too many open files"], applet_named=RULES, setup="rules", leaves=["rules"]),
+]
+
+# The same calls, made again for the connection (the second of each): the
+# connection is denied, exit 0, with one ERROR line, and nothing runs.
+RULES_CONNECTION_FAULTS = [
+    Fault(RULES, ["--rules", "{dir}/rules"], "openat|open", r'/rules"', "EACCES", OK,
+          ["{dir}/rules: Permission denied (the connection is denied)"], setup="rules", nth=2),
+    Fault(RULES, ["--rules", "{dir}/rules"], STAT, r"st_size=8,", "EIO", OK,
+          ["{dir}/rules: Input/output error (the connection is denied)"], setup="rules", nth=2),
+    Fault(RULES, ["--rules", "{dir}/rules"], "read", r'^\d+, "\* allow', "EIO", OK,
+          ["{dir}/rules: Input/output error (the connection is denied)"], setup="rules", nth=2),
 ]
 
 
@@ -378,7 +407,8 @@ class Faults(harness.ToolkitTestCase):
         fd = os.open(os.devnull, os.O_RDONLY)
         os.dup2(fd, SPARE_FD)
         os.close(fd)
-        cls.env = dict(os.environ, **{MARK: REACHED.strip()})
+        # The connection ucspi-socket-rules-check decides on (the others ignore it).
+        cls.env = dict(os.environ, **{MARK: REACHED.strip(), "PROTO": "TCP", "TCPREMOTEIP": "127.0.0.1"})
         cls.controls = {}
 
     @classmethod
@@ -390,6 +420,9 @@ class Faults(harness.ToolkitTestCase):
         directory = tempfile.mkdtemp(prefix="toolkit-faults-")
         self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
         names = {"dir": directory, "abstract": f"toolkit-faults-{os.getpid()}-{os.path.basename(directory)}"}
+        if fault.setup in ("rules", "user-rules"):
+            with open(os.path.join(directory, "rules"), "w") as rules:
+                rules.write("* allow\n" if fault.setup == "rules" else "user:daemon allow\n* allow\n")
         if fault.setup == "stale":
             stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             stale.bind(os.path.join(directory, "s"))
@@ -445,7 +478,25 @@ class Faults(harness.ToolkitTestCase):
         self.assertEqual(stat.S_IMODE(os.lstat(os.path.join(directory, "s")).st_mode), 0o666)
 
 
+    def check_denied(self, fault):
+        """A failure while a connection is decided on denies it: exit 0, one ERROR line, nothing run."""
+        self.control(fault)
+        argv, _, _ = self.prepare(fault)
+        where = locate(argv, fault, env=self.env, pass_fds=(SPARE_FD,))
+        self.assertIsNotNone(where, f"{fault.applet} makes no {fault.nth}th {fault.syscall} call matching "
+                                    f"{fault.match!r}: update the table")
+        argv, directory, fragments = self.prepare(fault)
+        result, injected = inject_run(argv, fault, where, env=self.env, pass_fds=(SPARE_FD,))
+        self.assertTrue(injected, f"strace did not inject into {where}: {result.stderr!r}")
+        self.assertExit(result, 0)
+        self.assertEqual(result.stdout, "", "the next program ran after a failure")
+        self.assertEqual(result.stderr, f"{fault.applet}: ERROR: {fragments[0]}\n")
+
+
 def _add_tests():
+    for index, fault in enumerate(RULES_CONNECTION_FAULTS):
+        name = re.sub(r"\W+", "_", f"test_connection_{index:02d}_{fault.applet}_{fault.syscall}_{fault.error}").strip("_")
+        setattr(Faults, name, lambda self, fault=fault: self.check_denied(fault))
     for index, fault in enumerate(FAULTS):
         name = re.sub(r"\W+", "_", f"test_{index:02d}_{fault.applet}_{fault.syscall}_{fault.error}").strip("_")
         test = lambda self, fault=fault: self.check(fault)  # noqa: E731

@@ -285,3 +285,12 @@ BOOST_AUTO_TEST_CASE(group_number_errors_name_the_option) {
     BOOST_TEST(unknown.status() == exit_failure);
     BOOST_TEST(unknown.subject() == "toolkit-no-such-group");
 }
+
+BOOST_AUTO_TEST_CASE(lookups_say_unknown_without_throwing) {
+    auto root = lookup_account("root");
+    BOOST_TEST_REQUIRE(root.has_value());
+    BOOST_TEST(root->uid == 0u);
+    BOOST_TEST((lookup_group("root") == std::optional<gid_t>(0)));
+    BOOST_TEST(!lookup_account("toolkit-no-such-user").has_value());
+    BOOST_TEST(!lookup_group("toolkit-no-such-group").has_value());
+}
