@@ -11,9 +11,14 @@
 namespace toolkit {
 
 int connect_within(int socket_fd, const sockaddr* address, socklen_t length, int timeout_ms) {
-    if (::connect(socket_fd, address, length) == 0) return 0;
-    // EINTR: the connection goes on being made in the background, as after EINPROGRESS.
-    if (errno != EINPROGRESS && errno != EINTR) return errno;
+    // After EINTR the connection may be under way, or done, or not begun: asking
+    // again tells which (EALREADY, EISCONN), or begins it.
+    int rc;
+    do
+        rc = ::connect(socket_fd, address, length);
+    while (rc < 0 && errno == EINTR);
+    if (rc == 0 || errno == EISCONN) return 0;
+    if (errno != EINPROGRESS && errno != EALREADY) return errno;
     using Clock = std::chrono::steady_clock;
     const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
     for (;;) {
