@@ -37,7 +37,7 @@ struct TcpConnectPlan {
 
 class TcpConnect : public Step {
   public:
-    explicit TcpConnect(TcpConnectPlan plan) : plan_(std::move(plan)) {}
+    explicit TcpConnect(const TcpConnectPlan& plan) : plan_(plan) {}
 
     void run(Chain& chain) override {
         UniqueFd socket(
@@ -86,7 +86,7 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
             "--local-port", plan.remote.family() == AF_INET6 ? "::" : "0.0.0.0", local_port);
     }
     invocation.next_program();
-    return std::make_unique<TcpConnect>(std::move(plan));
+    return std::make_unique<TcpConnect>(plan);
 }
 
 } // namespace

@@ -28,10 +28,10 @@ int connect_within(int socket_fd, const sockaddr* address, socklen_t length, int
             wait = left.count() > 0 ? static_cast<int>(left.count()) : 0;
         }
         pollfd ready{socket_fd, POLLOUT, 0};
-        int rc = ::poll(&ready, 1, wait);
-        if (rc < 0 && errno == EINTR) continue;
-        if (rc < 0) return errno;
-        if (rc == 0) return ETIMEDOUT;
+        int ready_count = ::poll(&ready, 1, wait);
+        if (ready_count < 0 && errno == EINTR) continue;
+        if (ready_count < 0) return errno;
+        if (ready_count == 0) return ETIMEDOUT;
         int error = 0;
         socklen_t size = sizeof error;
         if (::getsockopt(socket_fd, SOL_SOCKET, SO_ERROR, &error, &size) < 0) return errno;
