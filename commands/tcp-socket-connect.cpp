@@ -72,8 +72,8 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
     if (auto seconds = given.number("connect-timeout"))
         plan.timeout_ms = static_cast<int>(*seconds * 1000);
     std::string_view host = invocation.operand("HOST");
-    std::uint16_t port = parse_port("PORT", invocation.operand("PORT"));
-    plan.remote = parse_inet_address("HOST", host, port);
+    plan.remote = parse_inet_address("HOST", host, 0);
+    plan.remote.set_port(parse_port("PORT", invocation.operand("PORT")));
     auto local_port = static_cast<std::uint16_t>(given.number("local-port").value_or(0));
     if (auto address = given.text("local-address")) {
         plan.local = parse_inet_address("--local-address", *address, local_port);
