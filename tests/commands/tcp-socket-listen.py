@@ -209,6 +209,17 @@ class TcpListenTest(ToolkitTestCase):
                                    "import socket; print(socket.socket(fileno=3).getsockname()[0])"],
                           stdout=host + "\n")
 
+    def test_link_local_address_with_its_interface(self):
+        lo = socket.if_nametoindex("lo")
+        # Messages name the interface by name, whichever way it was given.
+        for scope in ("lo", str(lo)):
+            with self.subTest(scope=scope):
+                self.case(APPLET, [f"fe80::1%{scope}", "0", "true"], status=FAILURE,
+                          fatal="fe80::1%lo port 0: Cannot assign requested address")
+                self.case(APPLET, ["--free-bind", f"fe80::1%{scope}", "0", PYTHON, "-c",
+                                   "import socket; print(socket.socket(fileno=3).getsockname()[::3])"],
+                          stdout=f"('fe80::1', {lo})\n")
+
     def test_reuse_port_lets_two_servers_share_a_port(self):
         second = [TOOLKIT, APPLET, "--reuse-port", "127.0.0.1", "{port}"] + probe(DESCRIBE) + ["3", "9"]
         half = ("listening 1 blocking True cloexec False\nreuseaddr 1 reuseport 1 device ''\n")
