@@ -149,6 +149,10 @@ InetAddress parse_inet_address(std::string_view subject, std::string_view host,
                 throw usage_error(std::string(subject),
                                   text + " is a host name, and names are never looked up: give a "
                                          "numeric address (such as 127.0.0.1 or ::1)");
+            // tcpserver and tcpsvd read "0" as every IPv4 address; say what to write here.
+            if (host == "0")
+                throw usage_error(std::string(subject), "0 is not an address: write 0.0.0.0 for "
+                                                        "every IPv4 address, :: for IPv4 and IPv6");
             throw usage_error(std::string(subject), "not a numeric IPv4 or IPv6 address: " + text);
         }
     }

@@ -342,7 +342,8 @@ class TcpListenTest(ToolkitTestCase):
     def test_bad_addresses(self):
         for host, detail in (("1.2.3", "not a numeric IPv4 or IPv6 address: 1.2.3"),
                              ("1::2::3", "not a numeric IPv6 address"), ("[::1]", "not a numeric IPv6"),
-                             ("", "empty address"), ("127.0.0.1%lo", "an IPv4 address has no scope")):
+                             ("", "empty address"), ("127.0.0.1%lo", "an IPv4 address has no scope"),
+                             ("0", "0 is not an address: write 0.0.0.0")):
             with self.subTest(host=host):
                 self.case(APPLET, [host, "80", "true"], status=USAGE, fatal="HOST: " + detail)
 
