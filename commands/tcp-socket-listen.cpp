@@ -108,8 +108,8 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
         plan.device = std::string(*device);
     }
     std::string_view host = invocation.operand("HOST");
-    std::uint16_t port = parse_port("PORT", invocation.operand("PORT"));
-    plan.address = parse_inet_address("HOST", host, port);
+    plan.address = parse_inet_address("HOST", host, 0);
+    plan.address.set_port(parse_port("PORT", invocation.operand("PORT")));
     if (plan.ipv6_only && plan.address.family() != AF_INET6)
         throw usage_error("--ipv6-only", "HOST " + std::string(host) + " is an IPv4 address");
     invocation.next_program();

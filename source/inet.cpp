@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <net/if.h>
+#include <sys/ioctl.h>
 
 namespace toolkit {
 
@@ -26,6 +27,15 @@ sockaddr_in6& v6(sockaddr_storage& storage) {
 }
 const sockaddr_in6& v6(const sockaddr_storage& storage) {
     return reinterpret_cast<const sockaddr_in6&>(storage);
+}
+
+// if_nametoindex(3) and if_indextoname(3) by hand: glibc's bring its netlink
+// and getifaddrs code and four strncpy variants, some 20 KB, into the static binary.
+int interface_request(unsigned long request, ifreq& interface) {
+    UniqueFd any(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!any) return errno;
+    if (::ioctl(any.get(), request, &interface) < 0) return errno;
+    return 0;
 }
 
 std::string ntop(int family, const void* bytes) {
@@ -56,11 +66,13 @@ unsigned interface_index(std::string_view subject, std::string_view name) {
     if (name.empty() || name.size() >= IF_NAMESIZE ||
         name.find_first_of(std::string_view("/: \t\n\0", 6)) != std::string_view::npos)
         throw usage_error(std::string(subject), "not an interface name: " + std::string(name));
-    unsigned index = ::if_nametoindex(std::string(name).c_str());
-    if (index != 0) return index;
-    if (errno == ENODEV)
+    ifreq interface {};
+    name.copy(interface.ifr_name, name.size());
+    int error = interface_request(SIOCGIFINDEX, interface);
+    if (error == 0) return static_cast<unsigned>(interface.ifr_ifindex);
+    if (error == ENODEV)
         throw lookup_error(std::string(subject), "no network interface " + std::string(name));
-    throw system_error(std::string(subject) + " " + std::string(name), errno);
+    throw system_error(std::string(subject) + " " + std::string(name), error);
 }
 
 InetAddress::InetAddress(const sockaddr_storage& address, socklen_t length) {
@@ -103,8 +115,12 @@ std::string InetAddress::host() const {
 std::string InetAddress::describe() const {
     std::string text = host();
     if (std::uint32_t index = scope()) {
-        char name[IF_NAMESIZE];
-        text.append("%").append(::if_indextoname(index, name) ? name : std::to_string(index));
+        ifreq interface {};
+        interface.ifr_ifindex = static_cast<int>(index);
+        text.append("%").append(
+            interface_request(SIOCGIFNAME, interface) == 0
+                ? std::string(interface.ifr_name, strnlen(interface.ifr_name, IF_NAMESIZE))
+                : std::to_string(index));
     }
     return text + " port " + std::to_string(port());
 }
@@ -133,6 +149,10 @@ InetAddress parse_inet_address(std::string_view subject, std::string_view host,
                 throw usage_error(std::string(subject),
                                   text + " is a host name, and names are never looked up: give a "
                                          "numeric address (such as 127.0.0.1 or ::1)");
+            // tcpserver and tcpsvd read "0" as every IPv4 address; say what to write here.
+            if (host == "0")
+                throw usage_error(std::string(subject), "0 is not an address: write 0.0.0.0 for "
+                                                        "every IPv4 address, :: for IPv4 and IPv6");
             throw usage_error(std::string(subject), "not a numeric IPv4 or IPv6 address: " + text);
         }
     }

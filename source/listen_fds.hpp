@@ -27,8 +27,8 @@ void check_listen_fd_name(std::string_view name);
 // How a listen applet tells the next program about the socket it put on
 // descriptor 3 + INHERITED (INHERITED: the set it appended to, 0 without one).
 struct ListenAnnouncement {
-    bool systemd = false; // LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES
-    bool upstart = false; // UPSTART_FDS, UPSTART_EVENTS
+    bool systemd = false;            // LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES
+    bool upstart = false;            // UPSTART_FDS, UPSTART_EVENTS
     std::optional<std::string> name; // this socket's name in LISTEN_FDNAMES
 };
 void announce_listener(PendingEnvironment& environment, const ListenAnnouncement& announcement,

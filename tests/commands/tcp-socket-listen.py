@@ -209,6 +209,17 @@ class TcpListenTest(ToolkitTestCase):
                                    "import socket; print(socket.socket(fileno=3).getsockname()[0])"],
                           stdout=host + "\n")
 
+    def test_link_local_address_with_its_interface(self):
+        lo = socket.if_nametoindex("lo")
+        # Messages name the interface by name, whichever way it was given.
+        for scope in ("lo", str(lo)):
+            with self.subTest(scope=scope):
+                self.case(APPLET, [f"fe80::1%{scope}", "0", "true"], status=FAILURE,
+                          fatal="fe80::1%lo port 0: Cannot assign requested address")
+                self.case(APPLET, ["--free-bind", f"fe80::1%{scope}", "0", PYTHON, "-c",
+                                   "import socket; print(socket.socket(fileno=3).getsockname()[::3])"],
+                          stdout=f"('fe80::1', {lo})\n")
+
     def test_reuse_port_lets_two_servers_share_a_port(self):
         second = [TOOLKIT, APPLET, "--reuse-port", "127.0.0.1", "{port}"] + probe(DESCRIBE) + ["3", "9"]
         half = ("listening 1 blocking True cloexec False\nreuseaddr 1 reuseport 1 device ''\n")
@@ -331,7 +342,8 @@ class TcpListenTest(ToolkitTestCase):
     def test_bad_addresses(self):
         for host, detail in (("1.2.3", "not a numeric IPv4 or IPv6 address: 1.2.3"),
                              ("1::2::3", "not a numeric IPv6 address"), ("[::1]", "not a numeric IPv6"),
-                             ("", "empty address"), ("127.0.0.1%lo", "an IPv4 address has no scope")):
+                             ("", "empty address"), ("127.0.0.1%lo", "an IPv4 address has no scope"),
+                             ("0", "0 is not an address: write 0.0.0.0")):
             with self.subTest(host=host):
                 self.case(APPLET, [host, "80", "true"], status=USAGE, fatal="HOST: " + detail)
 

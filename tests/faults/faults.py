@@ -18,6 +18,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -43,6 +44,8 @@ OK = 0  # the fault is absorbed: retried or harmless, and the chain goes on
 LISTEN = "local-stream-socket-listen"
 TCP_LISTEN = "tcp-socket-listen"
 RULES = "ucspi-socket-rules-check"
+TCP_CONNECT = "tcp-socket-connect"
+LCONNECT = "local-stream-socket-connect"
 STAT = "newfstatat|fstatat64|statx|lstat|fstat"
 
 
@@ -161,6 +164,10 @@ FAULTS = [
           ["--bind-to-device: no network interface lo"]),
     Fault(TCP_LISTEN, ["--bind-to-device", "lo", "127.0.0.1", "0"], "ioctl", r"SIOCGIFINDEX", "EFAULT", FAILURE,
           ["--bind-to-device lo: Bad address"]),
+    Fault(TCP_LISTEN, ["--bind-to-device", "lo", "127.0.0.1", "0"], "socket", r"^AF_UNIX, SOCK_DGRAM", "EMFILE",
+          FAILURE, ["--bind-to-device lo: Too many open files"]),
+    Fault(TCP_LISTEN, ["--free-bind", "fe80::1%lo", "0"], "ioctl", r"SIOCGIFINDEX", "ENODEV", FAILURE,
+          ["HOST: no network interface lo"]),
     Fault(TCP_LISTEN, ["127.0.0.1", "0"], "bind", r"AF_INET", "EADDRINUSE", FAILURE,
           ["127.0.0.1 port 0: Address already in use"]),
     Fault(TCP_LISTEN, ["::", "0"], "bind", r"AF_INET6", "EACCES", FAILURE, [":: port 0: Permission denied"]),
@@ -172,6 +179,43 @@ FAULTS = [
     Fault(LISTEN, ["--systemd-compatibility", "{dir}/s", TCP_LISTEN, "--systemd-compatibility", "127.0.0.1", "0"],
           "bind", r"AF_INET", "EADDRINUSE", FAILURE, ["127.0.0.1 port 0: Address already in use"],
           applet_named=TCP_LISTEN, leaves=[]),
+    # local-stream-socket-connect, to the socket the listener before it made (the backlog takes it).
+    Fault(LISTEN, ["{dir}/s", LCONNECT, "{dir}/s"], "socket", r"^AF_UNIX, SOCK_STREAM", "EMFILE", FAILURE,
+          ["socket", "Too many open files"], applet_named=LCONNECT, leaves=[], nth=2),
+    Fault(LISTEN, ["{dir}/s", LCONNECT, "{dir}/s"], "connect", r'/s"', "EACCES", FAILURE,
+          ["{dir}/s: Permission denied"], applet_named=LCONNECT, leaves=[]),
+    Fault(LISTEN, ["{dir}/s", LCONNECT, "{dir}/s"], "connect", r'/s"', "EINTR", OK, [],
+          leaves=["s"]),
+    Fault(LISTEN, ["{dir}/s", LCONNECT, "{dir}/s"], "getsockopt", r"SO_PEERCRED", "ENOBUFS", FAILURE,
+          ["SO_PEERCRED", "No buffer space available"], applet_named=LCONNECT, leaves=[]),
+    Fault(LISTEN, ["{dir}/s", LCONNECT, "{dir}/s"], "dup2|dup3", r"^\d+, 7", "EBADF", FAILURE,
+          ["descriptor 7", "Bad file descriptor"], applet_named=LCONNECT, leaves=[]),
+    # tcp-socket-connect, to a server of the test's own on 127.0.0.1 {port}.
+    Fault(TCP_CONNECT, ["127.0.0.1", "{port}"], "socket", r"^AF_INET, SOCK_STREAM", "EMFILE", FAILURE,
+          ["socket", "Too many open files"]),
+    Fault(TCP_CONNECT, ["--local-address", "127.0.0.1", "127.0.0.1", "{port}"], "bind", r"AF_INET",
+          "EADDRINUSE", FAILURE, ["127.0.0.1 port 0: Address already in use"]),
+    Fault(TCP_CONNECT, ["127.0.0.1", "{port}"], "connect", r"AF_INET", "ECONNREFUSED", FAILURE,
+          ["127.0.0.1 port {port}: Connection refused"]),
+    Fault(TCP_CONNECT, ["127.0.0.1", "{port}"], "connect", r"AF_INET", "ENETUNREACH", FAILURE,
+          ["127.0.0.1 port {port}: Network is unreachable"]),
+    Fault(TCP_CONNECT, ["127.0.0.1", "{port}"], "connect", r"AF_INET", "EINTR", OK, []),
+    Fault(TCP_CONNECT, ["127.0.0.1", "{port}"], "poll|ppoll", r"POLLOUT", "EINTR", OK, []),
+    Fault(TCP_CONNECT, ["127.0.0.1", "{port}"], "poll|ppoll", r"POLLOUT", "ENOMEM", FAILURE,
+          ["127.0.0.1 port {port}: Cannot allocate memory"]),
+    # A poll that says the time ran out.
+    Fault(TCP_CONNECT, ["--connect-timeout", "5", "127.0.0.1", "{port}"], "poll|ppoll", r"POLLOUT", "retval=0",
+          FAILURE, ["127.0.0.1 port {port}: Connection timed out"]),
+    Fault(TCP_CONNECT, ["127.0.0.1", "{port}"], "getsockopt", r"SO_ERROR", "EBADF", FAILURE,
+          ["127.0.0.1 port {port}: Bad file descriptor"]),
+    Fault(TCP_CONNECT, ["127.0.0.1", "{port}"], "getsockname", r"", "ENOBUFS", FAILURE,
+          ["descriptor 3: No buffer space available"]),
+    Fault(TCP_CONNECT, ["127.0.0.1", "{port}"], "getpeername", r"", "ENOTCONN", FAILURE,
+          ["descriptor 3: Transport endpoint is not connected"]),
+    Fault(TCP_CONNECT, ["127.0.0.1", "{port}"], "fcntl", r"^3, F_SETFL", "EIO", FAILURE,
+          ["descriptor 3: Input/output error"]),
+    Fault(TCP_CONNECT, ["127.0.0.1", "{port}"], "dup2|dup3", r"^3, 6", "EMFILE", FAILURE,
+          ["descriptor 6", "Too many open files"]),
 ]
 
 
@@ -398,6 +442,32 @@ def format_matrix():
     return "\n".join(lines)
 
 
+class DiscardServer:
+    """A TCP server on 127.0.0.1 for the clients under test: it takes every
+    connection and closes it, so that its backlog never fills."""
+
+    def __init__(self):
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(64)
+        self.port = self.socket.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                return
+            connection.close()
+
+    def close(self):
+        self.socket.shutdown(socket.SHUT_RDWR)
+        self.socket.close()
+        self.thread.join(10)
+
+
 class Faults(harness.ToolkitTestCase):
     @classmethod
     def setUpClass(cls):
@@ -410,16 +480,19 @@ class Faults(harness.ToolkitTestCase):
         # The connection ucspi-socket-rules-check decides on (the others ignore it).
         cls.env = dict(os.environ, **{MARK: REACHED.strip(), "PROTO": "TCP", "TCPREMOTEIP": "127.0.0.1"})
         cls.controls = {}
+        cls.tcp_server = DiscardServer()
 
     @classmethod
     def tearDownClass(cls):
+        cls.tcp_server.close()
         os.close(SPARE_FD)
 
     def prepare(self, fault):
         """A fresh directory (and abstract name) for one run: argv and fragments filled in."""
         directory = tempfile.mkdtemp(prefix="toolkit-faults-")
         self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
-        names = {"dir": directory, "abstract": f"toolkit-faults-{os.getpid()}-{os.path.basename(directory)}"}
+        names = {"dir": directory, "abstract": f"toolkit-faults-{os.getpid()}-{os.path.basename(directory)}",
+                 "port": str(self.tcp_server.port)}
         if fault.setup in ("rules", "user-rules"):
             with open(os.path.join(directory, "rules"), "w") as rules:
                 rules.write("* allow\n" if fault.setup == "rules" else "user:daemon allow\n* allow\n")

@@ -110,6 +110,8 @@ BOOST_AUTO_TEST_CASE(malformed_addresses_are_usage_errors) {
     BOOST_TEST(refusal("::1%").detail() == "empty scope after '%'");
     BOOST_TEST(refusal("1.2.3").detail() == "not a numeric IPv4 or IPv6 address: 1.2.3");
     BOOST_TEST(refusal("1::2::3").detail() == "not a numeric IPv6 address: 1::2::3");
+    BOOST_TEST(refusal("0").detail() ==
+               "0 is not an address: write 0.0.0.0 for every IPv4 address, :: for IPv4 and IPv6");
     BOOST_TEST(refusal("fe80::1%4294967296").detail().find("out of range") != std::string::npos);
     BOOST_TEST(refusal("fe80::1%abcdefghijklmnopq").detail().find("not an interface name") !=
                std::string::npos);
