@@ -222,6 +222,13 @@ class Node(DatagramTestCase):
                   then=lambda result, form: self.assertEqual(
                       stat.S_IMODE(os.lstat(self.path(form)).st_mode), 0o750))
 
+    def test_a_decimal_mode_warns_and_is_taken_as_written(self):
+        self.case(APPLET, lambda form: ["--mode", "660", self.fresh(form), "true"],
+                  stderr=f"{APPLET}: WARNING: --mode: 660 is decimal (01224 in octal); "
+                         "write 0660 if octal was meant\n",
+                  then=lambda result, form: self.assertEqual(
+                      stat.S_IMODE(os.lstat(self.path(form)).st_mode), 0o1224))
+
     def test_owner_and_group(self):
         if os.geteuid() != 0:
             self.skipTest("changing the owner of a file needs root")

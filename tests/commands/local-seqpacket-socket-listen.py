@@ -96,6 +96,13 @@ class ListenTest(ToolkitTestCase):
             self.assertClean(run([applet_link(APPLET), "-u", "12345", "-g", "23456", path, "true"]))
             self.assertEqual((os.lstat(path).st_uid, os.lstat(path).st_gid), (12345, 23456))
 
+    def test_a_decimal_mode_warns_and_is_taken_as_written(self):
+        self.case(APPLET, lambda form: ["--mode", "660", self.fresh(form), "true"],
+                  stderr=f"{APPLET}: WARNING: --mode: 660 is decimal (01224 in octal); "
+                         "write 0660 if octal was meant\n",
+                  then=lambda result, form: self.assertEqual(
+                      stat.S_IMODE(os.lstat(self.path(form)).st_mode), 0o1224))
+
     def test_abstract_socket(self):
         name = f"@toolkit-seqpacket-{os.getpid()}"
         self.case(APPLET, [name, "python3", "-c",
