@@ -17,7 +17,7 @@ import textwrap
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, TOOLKIT, USAGE, ToolkitTestCase, applet_link, main,
+from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, TOOLKIT, USAGE, ToolkitTestCase, applet_link, children, main,
                      probe, run, which)
 
 APPLET = "local-datagram-socket-listen"
@@ -245,6 +245,38 @@ class Node(DatagramTestCase):
                   then=owner_is(user.pw_uid, group.gr_gid))
         self.case(APPLET, lambda form: ["-u", "12345", self.fresh(form), "true"],
                   then=owner_is(12345, os.getegid()))
+
+    def test_nothing_sent_before_the_owner_is_final_is_delivered(self):
+        """A datagram socket receives from bind(2) on: the listener is stopped
+        at its change of owner (strace injects SIGSTOP there), a datagram is
+        sent meanwhile, and the next program must not get it."""
+        if os.geteuid() != 0:
+            self.skipTest("changing the owner of a file needs root")
+        strace = which("strace")
+        path = self.path()
+        code = ("import socket\ns = socket.socket(fileno=3)\ns.setblocking(False)\n"
+                "try:\n    print(s.recv(100))\nexcept BlockingIOError:\n    print('empty')")
+        tracer = subprocess.Popen([strace, "-f", "-qq", "-e", "signal=none", "-o", os.devnull,
+                                   "-e", "trace=fchownat", "-e", "inject=fchownat:signal=SIGSTOP:when=1",
+                                   applet_link(APPLET), "-u", "12345", "-m", "0620", path] + probe(code),
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: tracer.poll() is None and tracer.kill())
+        deadline = time.monotonic() + WAIT_LIMIT
+        stopped = None
+        while stopped is None:
+            self.assertIsNone(tracer.poll(), "the listener ended before its change of owner")
+            self.assertLess(time.monotonic(), deadline, "the listener never stopped")
+            for child, state in children(tracer.pid):
+                if state in ("T", "t"):
+                    stopped = child
+            time.sleep(0.02)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
+            sender.sendto(b"too early", path)  # root may send whatever the mode
+        os.kill(stopped, signal.SIGCONT)
+        out, err = tracer.communicate(timeout=WAIT_LIMIT)
+        self.assertEqual((tracer.returncode, out), (0, "empty\n"), err)
+        self.assertEqual(os.lstat(path).st_uid, 12345)
 
     def test_a_stale_node_is_removed(self):
         # The file at PATH is then the new socket's: a datagram sent to PATH reaches fd 3.

@@ -177,6 +177,9 @@ FAULTS = [
           ["{dir}/s", "Operation not permitted"], setup="stale", leaves=["s"]),
     Fault(DGRAM_LISTEN, ["-g", "1", "{dir}/s"], "fchownat", r'""', "EPERM", FAILURE,
           ["{dir}/s", "Operation not permitted"], leaves=[]),
+    # What arrived before the owner was final is dropped; a failure to drop it stops the start.
+    Fault(DGRAM_LISTEN, ["-u", "1", "{dir}/s"], "recvfrom|recv", r"MSG_TRUNC\|MSG_DONTWAIT", "ENOMEM", FAILURE,
+          ["discarding early datagrams", "Cannot allocate memory"], leaves=[]),
     Fault(DGRAM_LISTEN, ["{dir}/s"], "fcntl", r"^3, F_SETFD, 0", "EIO", FAILURE,
           ["descriptor 3", "Input/output error"], leaves=[]),
     # tcp-socket-listen
