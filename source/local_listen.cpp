@@ -83,6 +83,18 @@ void set_flag(int fd, int option, const char* what) {
     if (::setsockopt(fd, SOL_SOCKET, option, &on, sizeof on) < 0) throw system_error(what, errno);
 }
 
+// Drop every datagram waiting on FD (each recv takes one whole, whatever the buffer).
+void discard_queued(int fd) {
+    char byte;
+    for (;;) {
+        ssize_t got = ::recv(fd, &byte, sizeof byte, MSG_DONTWAIT | MSG_TRUNC);
+        if (got >= 0) continue;
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        throw system_error("discarding early datagrams", errno);
+    }
+}
+
 // The undo of a start that failed in this link or a later one. A later link
 // may have dropped the privileges the removal needs (setuidgid, then a
 // failure): the node is then left, and a warning says so.
@@ -130,6 +142,11 @@ class Listen : public Step {
             chain.on_failure([bound, applet = plan_.kind->applet] { remove_node(*bound, applet); });
             // Owner and mode are final before listen(2): no client ever sees them otherwise.
             bound->set_owner_and_mode(plan_.uid, plan_.gid, plan_.mode);
+            // A datagram socket has no listen(2) to wait for: it took datagrams
+            // from bind(2) on, from senders the owner and group of that moment
+            // let in and the final ones may not. None of them is handed on.
+            if (type == SOCK_DGRAM && (plan_.uid != keep_uid || plan_.gid != keep_gid))
+                discard_queued(socket.get());
             // Closed before the socket moves: the move could land on its number.
             bound->close_directory();
         }

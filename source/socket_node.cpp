@@ -80,6 +80,8 @@ namespace {
 
 // A connect(2) that never waits: 0 when a socket of TYPE took it (or would,
 // with a full backlog), or a live one of another type is there; otherwise the errno.
+// A datagram socket that is connected to another peer refuses our datagram
+// probe with EPERM: it is bound and alive, so in use as much as any.
 int probe_connect(const LocalAddress& address, int type) {
     UniqueFd probe(::socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!probe) throw system_error("socket", errno);
@@ -89,6 +91,7 @@ int probe_connect(const LocalAddress& address, int type) {
                        address.length);
     while (rc < 0 && errno == EINTR);
     if (rc == 0 || errno == EAGAIN || errno == EINPROGRESS || errno == EPROTOTYPE) return 0;
+    if (type == SOCK_DGRAM && errno == EPERM) return 0;
     return errno;
 }
 

@@ -17,7 +17,8 @@ MANPAGES = os.path.join(SOURCE_DIR, "manpages")
 REQUIRED_SECTIONS = ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "ENVIRONMENT", "EXIT STATUS",
                      "COMPATIBILITY", "EXAMPLES", "SEE ALSO"]
 # Where the program changes who may do what, the page has to say what it guards against.
-NEEDS_SECURITY = {"setuidgid", "local-stream-socket-listen"}
+NEEDS_SECURITY = {"setuidgid", "local-stream-socket-listen", "local-seqpacket-socket-listen",
+                  "local-datagram-socket-listen"}
 EXIT_STATUSES = ["0", "100", "111", "126", "127"]
 
 

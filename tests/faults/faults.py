@@ -4,7 +4,7 @@ naming what failed, the documented exit status, the next program never run,
 nothing left behind, no crash, no hang.
 
 The syscall x applet matrix is FAULTS (programs that end: the failure must
-stop the chain), SERVER_FAULTS (local-stream-socket-accept: a failure costs
+stop the chain), SERVER_FAULTS (the local accept applets: a failure costs
 one connection at most) and TCP_SERVER_FAULTS (the same for tcp-socket-accept);
 `python3 faults.py --matrix` prints all three as one table."""
 
@@ -42,10 +42,15 @@ SPARE_FD = 8
 CLIENT_TIMEOUT = 10  # seconds a client waits for the server
 OK = 0  # the fault is absorbed: retried or harmless, and the chain goes on
 LISTEN = "local-stream-socket-listen"
+SEQ_LISTEN = "local-seqpacket-socket-listen"
+DGRAM_LISTEN = "local-datagram-socket-listen"
 TCP_LISTEN = "tcp-socket-listen"
 RULES = "ucspi-socket-rules-check"
 TCP_CONNECT = "tcp-socket-connect"
 LCONNECT = "local-stream-socket-connect"
+# The type of the socket each local applet makes or serves (a stale one left at {dir}/s, too).
+SOCKET_TYPE = {SEQ_LISTEN: socket.SOCK_SEQPACKET, DGRAM_LISTEN: socket.SOCK_DGRAM,
+               "local-seqpacket-socket-accept": socket.SOCK_SEQPACKET}
 STAT = "newfstatat|fstatat64|statx|lstat|fstat"
 
 
@@ -142,6 +147,46 @@ FAULTS = [
           ["descriptor 3", "Device or resource busy"], applet_named=LISTEN, leaves=[], nth=2),
     Fault(LISTEN, ["{dir}/s", "setuidgid", "1:1"], "setgid", r"", "EPERM", FAILURE,
           ["setgid 1", "Operation not permitted"], applet_named="setuidgid", leaves=[]),
+    # local-seqpacket-socket-listen: the same listen step, for SOCK_SEQPACKET.
+    Fault(SEQ_LISTEN, ["{dir}/s"], "socket", r"^AF_UNIX, SOCK_SEQPACKET", "EMFILE", FAILURE,
+          ["socket", "Too many open files"], leaves=[]),
+    Fault(SEQ_LISTEN, ["{dir}/s"], "bind", r'/s"', "EADDRINUSE", FAILURE,
+          ["{dir}/s", "Address already in use"], leaves=[]),
+    Fault(SEQ_LISTEN, ["{dir}/s"], "bind", r'/s"', "EACCES", FAILURE,
+          ["{dir}/s", "Permission denied"], setup="stale", leaves=[]),
+    Fault(SEQ_LISTEN, ["@{abstract}"], "bind", r'sun_path=@', "EADDRINUSE", FAILURE,
+          ["@{abstract}", "Address already in use"]),
+    Fault(SEQ_LISTEN, ["-b", "9", "{dir}/s"], "listen", r"^\d+, 9", "EADDRINUSE", FAILURE,
+          ["{dir}/s", "Address already in use"], leaves=[]),
+    Fault(SEQ_LISTEN, ["{dir}/s"], "connect", r'/proc/self/fd/', "retval=0", FAILURE,
+          ["{dir}/s", "in use by a running server"], setup="stale", leaves=["s"]),
+    Fault(SEQ_LISTEN, ["-u", "1", "{dir}/s"], "fchownat", r'""', "EPERM", FAILURE,
+          ["{dir}/s", "Operation not permitted"], leaves=[]),
+    # local-datagram-socket-listen: bound, never listening (there is no listen call to break).
+    Fault(DGRAM_LISTEN, ["{dir}/s"], "socket", r"^AF_UNIX, SOCK_DGRAM", "EMFILE", FAILURE,
+          ["socket", "Too many open files"], leaves=[]),
+    Fault(DGRAM_LISTEN, ["--pass-credentials", "{dir}/s"], "setsockopt", r"SO_PASSCRED", "ENOPROTOOPT",
+          FAILURE, ["SO_PASSCRED", "Protocol not available"], leaves=[]),
+    Fault(DGRAM_LISTEN, ["{dir}/s"], "bind", r'/s"', "EADDRINUSE", FAILURE,
+          ["{dir}/s", "Address already in use"], leaves=[]),
+    Fault(DGRAM_LISTEN, ["{dir}/s"], "bind", r'/s"', "EACCES", FAILURE,
+          ["{dir}/s", "Permission denied"], setup="stale", leaves=[]),
+    Fault(DGRAM_LISTEN, ["@{abstract}"], "bind", r'sun_path=@', "EADDRINUSE", FAILURE,
+          ["@{abstract}", "Address already in use"]),
+    # The stale-node probe is a datagram connect: refused means nobody is bound there.
+    Fault(DGRAM_LISTEN, ["{dir}/s"], "connect", r'/proc/self/fd/', "EACCES", FAILURE,
+          ["{dir}/s", "Permission denied"], setup="stale", leaves=["s"]),
+    Fault(DGRAM_LISTEN, ["{dir}/s"], "connect", r'/proc/self/fd/', "retval=0", FAILURE,
+          ["{dir}/s", "in use by a running server"], setup="stale", leaves=["s"]),
+    Fault(DGRAM_LISTEN, ["{dir}/s"], "unlinkat|unlink", r'"s", 0', "EPERM", FAILURE,
+          ["{dir}/s", "Operation not permitted"], setup="stale", leaves=["s"]),
+    Fault(DGRAM_LISTEN, ["-g", "1", "{dir}/s"], "fchownat", r'""', "EPERM", FAILURE,
+          ["{dir}/s", "Operation not permitted"], leaves=[]),
+    # What arrived before the owner was final is dropped; a failure to drop it stops the start.
+    Fault(DGRAM_LISTEN, ["-u", "1", "{dir}/s"], "recvfrom|recv", r"MSG_TRUNC\|MSG_DONTWAIT", "ENOMEM", FAILURE,
+          ["discarding early datagrams", "Cannot allocate memory"], leaves=[]),
+    Fault(DGRAM_LISTEN, ["{dir}/s"], "fcntl", r"^3, F_SETFD, 0", "EIO", FAILURE,
+          ["descriptor 3", "Input/output error"], leaves=[]),
     # tcp-socket-listen
     Fault(TCP_LISTEN, ["127.0.0.1", "0"], "socket", r"^AF_INET, SOCK_STREAM", "EMFILE", FAILURE,
           ["socket", "Too many open files"]),
@@ -313,6 +358,9 @@ RULES_CONNECTION_FAULTS = [
 ACCEPT = "local-stream-socket-accept"
 A_ERROR = ACCEPT + ": ERROR: "
 A_FATAL = ACCEPT + ": FATAL: "
+SEQ_ACCEPT = "local-seqpacket-socket-accept"
+SEQ_ERROR = SEQ_ACCEPT + ": ERROR: "
+SEQ_FATAL = SEQ_ACCEPT + ": FATAL: "
 REPLY = b"reply\n"
 # What each connection runs: exec'd straight from the server (a child that
 # shares its memory until the execve), or, when an applet comes next, a fork
@@ -372,6 +420,16 @@ SERVER_FAULTS = [
           lines=[re.escape(A_FATAL + "descriptor 3: Input/output error")]),
     Fault(ACCEPT, SPAWNED, "rt_sigprocmask", r"^SIG_BLOCK, \[CHLD\]", "EINVAL", FAILURE, [], replies=[b"", None],
           lines=[re.escape(A_FATAL + "sigprocmask: Invalid argument")]),
+    # local-seqpacket-socket-accept: the same loop on SOCK_SEQPACKET listeners.
+    *[Fault(SEQ_ACCEPT, SPAWNED, "accept4|accept", r"^3,", name, None, [], replies=[REPLY, REPLY],
+            lines=[re.escape(SEQ_ERROR + "accept on descriptor 3: " + TRANSIENT[name])])
+      for name in ("EMFILE", "ECONNABORTED", "EINTR")],
+    Fault(SEQ_ACCEPT, SPAWNED, "accept4|accept", r"^3,", "EINVAL", FAILURE, [], replies=[b"", None],
+          lines=[re.escape(SEQ_FATAL + "accept on descriptor 3: Invalid argument")]),
+    Fault(SEQ_ACCEPT, SPAWNED, "getsockopt", r"SO_PEERCRED", "ENOBUFS", None, [], replies=[b"", REPLY],
+          lines=[re.escape(SEQ_ERROR + "peer credentials: No buffer space available")]),
+    Fault(SEQ_ACCEPT, SPAWNED, "getsockopt", r"SO_TYPE", "EBADF", FAILURE, [], replies=[b"", None],
+          lines=[re.escape(SEQ_FATAL + "descriptor 3: Bad file descriptor")]),
     Fault(ACCEPT, SPAWNED, "signalfd4|signalfd", r"", "EMFILE", FAILURE, [], replies=[b"", None],
           lines=[re.escape(A_FATAL + "signalfd: Too many open files")]),
 ]
@@ -497,7 +555,7 @@ class Faults(harness.ToolkitTestCase):
             with open(os.path.join(directory, "rules"), "w") as rules:
                 rules.write("* allow\n" if fault.setup == "rules" else "user:daemon allow\n* allow\n")
         if fault.setup == "stale":
-            stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            stale = socket.socket(socket.AF_UNIX, SOCKET_TYPE.get(fault.applet, socket.SOCK_STREAM))
             stale.bind(os.path.join(directory, "s"))
             stale.close()
         argv = [harness.applet_link(fault.applet)] + [a.format(**names) for a in fault.args] + END
@@ -581,10 +639,10 @@ def _add_tests():
 _add_tests()
 
 
-def exchange(address):
-    """Connect (to a path, or a (host, port) on loopback), read to the end: the
-    bytes read, or None when nobody accepts connections."""
-    client = socket.socket(socket.AF_UNIX if isinstance(address, str) else socket.AF_INET, socket.SOCK_STREAM)
+def exchange(address, kind=socket.SOCK_STREAM):
+    """Connect (to a path, or a (host, port) on loopback) with a socket of KIND, read
+    to the end: the bytes read, or None when nobody accepts connections."""
+    client = socket.socket(socket.AF_UNIX if isinstance(address, str) else socket.AF_INET, kind)
     client.settimeout(CLIENT_TIMEOUT)
     try:
         client.connect(address)
@@ -628,7 +686,8 @@ class ServerFaultCase(harness.ToolkitTestCase):
         directory = tempfile.mkdtemp(prefix="toolkit-faults-")
         self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
         path = os.path.join(directory, "s")
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        kind = SOCKET_TYPE.get(fault.applet, socket.SOCK_STREAM)
+        listener = socket.socket(socket.AF_UNIX, kind)
         listener.bind(path)
         listener.listen(8)
         return listener, path
@@ -638,7 +697,8 @@ class ServerFaultCase(harness.ToolkitTestCase):
         argv = [harness.applet_link("fdmove"), "3", str(listener.fileno()), fault.applet] + fault.args
         server = TracedServer(argv, options, pass_fds=(listener.fileno(),))
         listener.close()  # only the server holds it: when it ends, clients are refused
-        replies = [exchange(address) for _ in fault.replies]
+        replies = [exchange(address, SOCKET_TYPE.get(fault.applet, socket.SOCK_STREAM))
+                   for _ in fault.replies]
         if fault.status is not None:  # it should be ending: give strace the time to see it
             try:
                 server.strace.wait(timeout=CLIENT_TIMEOUT)

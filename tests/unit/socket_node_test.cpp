@@ -115,6 +115,39 @@ BOOST_AUTO_TEST_CASE(a_stale_or_silent_socket_does_not_answer) {
     BOOST_TEST(!server_answers("PATH", nobody));
 }
 
+BOOST_AUTO_TEST_CASE(a_datagram_probe_finds_live_datagram_sockets_only) {
+    TempDir dir;
+    auto datagram = [](const LocalAddress& address) {
+        UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        BOOST_TEST_REQUIRE(::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address.address),
+                                  address.length) == 0);
+        return fd;
+    };
+    LocalAddress live = make_local_address("PATH", dir.path + "/live");
+    UniqueFd bound = datagram(live);
+    BOOST_TEST(server_answers("PATH", live, SOCK_DGRAM));
+
+    // Connected to a peer of its own, it refuses other senders (EPERM): still alive.
+    LocalAddress peer = make_local_address("PATH", dir.path + "/peer");
+    UniqueFd other = datagram(peer);
+    LocalAddress talking = make_local_address("PATH", dir.path + "/talking");
+    UniqueFd connected = datagram(talking);
+    BOOST_TEST_REQUIRE(::connect(connected.get(), reinterpret_cast<const sockaddr*>(&peer.address),
+                                 peer.length) == 0);
+    BOOST_TEST(server_answers("PATH", talking, SOCK_DGRAM));
+
+    LocalAddress stale = make_local_address("PATH", dir.path + "/stale");
+    datagram(stale); // closed at once: the node stays, nobody is bound to it
+    BOOST_TEST(!server_answers("PATH", stale, SOCK_DGRAM));
+
+    // A live socket of another type is in use, whichever type asks.
+    LocalAddress listening = make_local_address("PATH", dir.path + "/listening");
+    UniqueFd server = bound_socket(listening, 5);
+    BOOST_TEST(server_answers("PATH", listening, SOCK_DGRAM));
+    BOOST_TEST(server_answers("PATH", live, SOCK_STREAM));
+    BOOST_TEST(server_answers("PATH", live, SOCK_SEQPACKET));
+}
+
 BOOST_AUTO_TEST_CASE(other_connect_errors_name_the_subject) {
     TempDir dir;
     LocalAddress missing = make_local_address("PATH", dir.path + "/missing");
