@@ -422,5 +422,28 @@ class TcpListenTest(ToolkitTestCase):
             self.assertIn("Process name while it runs: tcp-listen\n", result.stdout)
 
 
+
+class Readiness(ToolkitTestCase):
+    def test_one_ready_after_a_local_and_a_tcp_listen(self):
+        directory = tempfile.mkdtemp(prefix="toolkit-tcp-ready-")
+        self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
+        receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(receiver.close)
+        address = os.path.join(directory, "notify")
+        receiver.bind(address)
+        receiver.settimeout(20)
+        node = os.path.join(directory, "s")
+        # The TCP socket listens by the time READY=1 comes: the end of the chain checks it.
+        check = ("import socket; s = socket.socket(fileno=4); "
+                 "print(s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))")
+        results = self.case(LOCAL, ["--sd-notify", "--systemd-compatibility", node, APPLET,
+                                    "--systemd-compatibility", "--sd-notify", "127.0.0.1", "0"] + probe(check),
+                            stdout="1\n", env=dict(os.environ, NOTIFY_SOCKET=address))
+        self.assertEqual(len(results), 2)
+        self.assertEqual([receiver.recv(64), receiver.recv(64)], [b"READY=1", b"READY=1"])
+        receiver.settimeout(0.5)
+        with self.assertRaises(socket.timeout):
+            receiver.recv(64)  # one per run, not one per listen link
+
 if __name__ == "__main__":
     main()
