@@ -7,7 +7,9 @@ namespace toolkit::applets {
 
 namespace {
 
-std::unique_ptr<Step> plan(Invocation& invocation) { return plan_local_accept(invocation, SOCK_STREAM); }
+std::unique_ptr<Step> plan(Invocation& invocation) {
+    return plan_local_accept(invocation, SOCK_STREAM);
+}
 
 } // namespace
 

@@ -9,7 +9,9 @@ namespace {
 
 const LocalListenKind kind{SOCK_STREAM, "local-stream-socket-listen"};
 
-std::unique_ptr<Step> plan(Invocation& invocation) { return plan_local_listen(invocation, kind); }
+std::unique_ptr<Step> plan(Invocation& invocation) {
+    return plan_local_listen(invocation, kind);
+}
 
 } // namespace
 

@@ -10,7 +10,8 @@ namespace {
 const OptionSpec options[] = {
     {"supplementary", 's', OptionKind::flag, "",
      "also join every group that lists ACCOUNT as a member"},
-    {"primary-group", 'g', OptionKind::text, "GROUP", "use GROUP (name or number) as the primary group"},
+    {"primary-group", 'g', OptionKind::text, "GROUP",
+     "use GROUP (name or number) as the primary group"},
 };
 
 class AssumeIdentity : public Step {

@@ -7,7 +7,9 @@ namespace toolkit::applets {
 
 namespace {
 
-std::unique_ptr<Step> plan(Invocation& invocation) { return plan_inet_listen(invocation, SOCK_DGRAM); }
+std::unique_ptr<Step> plan(Invocation& invocation) {
+    return plan_inet_listen(invocation, SOCK_DGRAM);
+}
 
 } // namespace
 

@@ -126,10 +126,12 @@ std::optional<GroupEntry> find_group_in(const std::string& group_file, std::stri
     return found;
 }
 
-std::vector<gid_t> account_groups_in(const std::string& group_file, std::string_view name, gid_t gid) {
+std::vector<gid_t> account_groups_in(const std::string& group_file, std::string_view name,
+                                     gid_t gid) {
     std::vector<gid_t> groups{gid};
     for_each_line<GroupEntry>(group_file, parse_group_line, [&](GroupEntry& group) {
-        bool member = std::find(group.members.begin(), group.members.end(), name) != group.members.end();
+        bool member =
+            std::find(group.members.begin(), group.members.end(), name) != group.members.end();
         if (member && std::find(groups.begin(), groups.end(), group.gid) == groups.end())
             groups.push_back(group.gid);
         return false;
@@ -139,7 +141,9 @@ std::vector<gid_t> account_groups_in(const std::string& group_file, std::string_
 
 #ifdef TOOLKIT_FILES_ACCOUNTS
 
-std::optional<Account> lookup_account(std::string_view name) { return find_account_in(passwd_path, name); }
+std::optional<Account> lookup_account(std::string_view name) {
+    return find_account_in(passwd_path, name);
+}
 
 std::optional<gid_t> lookup_group(std::string_view name) {
     auto group = find_group_in(group_path, name);
@@ -172,8 +176,7 @@ std::optional<Account> lookup_account(std::string_view name) {
     errno = 0;
     const struct passwd* entry = ::getpwnam(key.c_str());
     if (!entry) {
-        if (errno != 0 && errno != ENOENT && errno != ESRCH)
-            throw system_error(key, errno);
+        if (errno != 0 && errno != ENOENT && errno != ESRCH) throw system_error(key, errno);
         return std::nullopt;
     }
     return Account{entry->pw_name, entry->pw_uid, entry->pw_gid};
@@ -184,8 +187,7 @@ std::optional<gid_t> lookup_group(std::string_view name) {
     errno = 0;
     const struct group* entry = ::getgrnam(key.c_str());
     if (!entry) {
-        if (errno != 0 && errno != ENOENT && errno != ESRCH)
-            throw system_error(key, errno);
+        if (errno != 0 && errno != ENOENT && errno != ESRCH) throw system_error(key, errno);
         return std::nullopt;
     }
     return entry->gr_gid;
@@ -214,7 +216,8 @@ std::vector<gid_t> account_groups(std::string_view name, gid_t gid) {
             groups.resize(static_cast<std::size_t>(count));
             break;
         }
-        if (static_cast<std::size_t>(count) <= groups.size()) count = static_cast<int>(groups.size() * 2);
+        if (static_cast<std::size_t>(count) <= groups.size())
+            count = static_cast<int>(groups.size() * 2);
         groups.resize(static_cast<std::size_t>(count));
     }
     // getgrouplist puts GID somewhere in the list; we want it first and once.

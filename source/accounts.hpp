@@ -48,6 +48,7 @@ std::optional<GroupEntry> parse_group_line(std::string_view line);
 // The same look-ups against explicit files; used by static builds and tests.
 std::optional<Account> find_account_in(const std::string& passwd_file, std::string_view name);
 std::optional<GroupEntry> find_group_in(const std::string& group_file, std::string_view name);
-std::vector<gid_t> account_groups_in(const std::string& group_file, std::string_view name, gid_t gid);
+std::vector<gid_t> account_groups_in(const std::string& group_file, std::string_view name,
+                                     gid_t gid);
 
 } // namespace toolkit

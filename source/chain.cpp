@@ -52,8 +52,9 @@ void Chain::gather_readiness() {
         if (asked->notify_fd) {
             if (readiness_.notify_fd && *readiness_.notify_fd != *asked->notify_fd)
                 throw usage_error("--notify-fd", "given two descriptors in one chain (" +
-                                                     std::to_string(*readiness_.notify_fd) + " and " +
-                                                     std::to_string(*asked->notify_fd) + ")");
+                                                     std::to_string(*readiness_.notify_fd) +
+                                                     " and " + std::to_string(*asked->notify_fd) +
+                                                     ")");
             readiness_.notify_fd = asked->notify_fd;
         }
         readiness_.sd_notify = readiness_.sd_notify || asked->sd_notify;
@@ -107,7 +108,8 @@ void Chain::run_rest_in_child() {
 void Chain::run_failure_actions() {
     auto actions = std::move(undo_);
     undo_.clear();
-    for (auto it = actions.rbegin(); it != actions.rend(); ++it) (*it)();
+    for (auto it = actions.rbegin(); it != actions.rend(); ++it)
+        (*it)();
 }
 
 } // namespace toolkit

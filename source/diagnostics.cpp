@@ -30,8 +30,12 @@ Failure lookup_error(std::string subject, std::string detail) {
     return Failure(exit_failure, std::move(subject), std::move(detail));
 }
 
-void set_program_name(std::string_view name) { current_name = name; }
-std::string_view program_name() { return current_name; }
+void set_program_name(std::string_view name) {
+    current_name = name;
+}
+std::string_view program_name() {
+    return current_name;
+}
 
 bool write_all(int fd, std::string_view text) {
     while (!text.empty()) {
@@ -45,7 +49,9 @@ bool write_all(int fd, std::string_view text) {
     return true;
 }
 
-MessageLine::MessageLine() { add(current_name).add(": "); }
+MessageLine::MessageLine() {
+    add(current_name).add(": ");
+}
 
 MessageLine::MessageLine(std::string_view level, std::string_view subject, std::string_view detail)
     : MessageLine() {
@@ -82,9 +88,15 @@ void report(std::string_view level, std::string_view subject, std::string_view d
     MessageLine(level, subject, detail).write();
 }
 
-void report_fatal(const Failure& failure) { report("FATAL", failure.subject(), failure.detail()); }
-void warning(std::string_view subject, std::string_view detail) { report("WARNING", subject, detail); }
-void error(std::string_view subject, std::string_view detail) { report("ERROR", subject, detail); }
+void report_fatal(const Failure& failure) {
+    report("FATAL", failure.subject(), failure.detail());
+}
+void warning(std::string_view subject, std::string_view detail) {
+    report("WARNING", subject, detail);
+}
+void error(std::string_view subject, std::string_view detail) {
+    report("ERROR", subject, detail);
+}
 
 } // namespace toolkit
 

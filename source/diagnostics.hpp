@@ -10,10 +10,10 @@ namespace toolkit {
 
 enum ExitStatus : int {
     exit_success = 0,
-    exit_usage = 100,        // bad option, bad number, missing operand or next program
-    exit_failure = 111,      // a system call or a lookup failed
-    exit_cannot_run = 126,   // the next program exists but cannot be executed
-    exit_not_found = 127,    // the next program (or applet) was not found
+    exit_usage = 100,      // bad option, bad number, missing operand or next program
+    exit_failure = 111,    // a system call or a lookup failed
+    exit_cannot_run = 126, // the next program exists but cannot be executed
+    exit_not_found = 127,  // the next program (or applet) was not found
 };
 
 // What ends a program: thrown by helpers and applets, printed once by main().

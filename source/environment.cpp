@@ -7,14 +7,16 @@ namespace toolkit {
 
 PendingEnvironment::PendingEnvironment(char* const* initial) {
     if (initial)
-        for (char* const* entry = initial; *entry; ++entry) entries_.push_back(*entry);
+        for (char* const* entry = initial; *entry; ++entry)
+            entries_.push_back(*entry);
     entries_.push_back(nullptr);
 }
 
 std::size_t PendingEnvironment::find(std::string_view name) const {
     for (std::size_t i = 0; i + 1 < entries_.size(); ++i) {
         const char* entry = entries_[i];
-        if (std::strncmp(entry, name.data(), name.size()) == 0 && entry[name.size()] == '=') return i;
+        if (std::strncmp(entry, name.data(), name.size()) == 0 && entry[name.size()] == '=')
+            return i;
     }
     return size();
 }

@@ -26,7 +26,7 @@ class PendingEnvironment {
 
   private:
     std::size_t find(std::string_view name) const; // index or size()
-    std::vector<char*> entries_;   // always ends with nullptr
+    std::vector<char*> entries_;                   // always ends with nullptr
     std::deque<std::string> owned_; // storage for the entries we made (deque: stable addresses)
 };
 

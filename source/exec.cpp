@@ -118,7 +118,8 @@ std::string find_program_from(std::string_view name, const char* path_variable,
     std::size_t start = 0;
     for (;;) {
         std::size_t colon = search.find(':', start);
-        std::string directory = search.substr(start, colon == std::string::npos ? colon : colon - start);
+        std::string directory =
+            search.substr(start, colon == std::string::npos ? colon : colon - start);
         // As execvp: an empty element of a PATH that is set means the current directory.
         std::string candidate = (directory.empty() ? std::string(".") : directory) + "/";
         candidate.append(name);

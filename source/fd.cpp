@@ -11,20 +11,25 @@
 
 namespace toolkit {
 
-std::string descriptor_name(int fd) { return "descriptor " + std::to_string(fd); }
+std::string descriptor_name(int fd) {
+    return "descriptor " + std::to_string(fd);
+}
 
 void UniqueFd::reset(int fd) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = fd;
 }
 
-bool fd_is_open(int fd) { return ::fcntl(fd, F_GETFD) >= 0 || errno != EBADF; }
+bool fd_is_open(int fd) {
+    return ::fcntl(fd, F_GETFD) >= 0 || errno != EBADF;
+}
 
 void set_close_on_exec(int fd, bool on) {
     int flags = ::fcntl(fd, F_GETFD);
     if (flags < 0) throw system_error(descriptor_name(fd), errno);
     int wanted = on ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC);
-    if (wanted != flags && ::fcntl(fd, F_SETFD, wanted) < 0) throw system_error(descriptor_name(fd), errno);
+    if (wanted != flags && ::fcntl(fd, F_SETFD, wanted) < 0)
+        throw system_error(descriptor_name(fd), errno);
 }
 
 void fd_move(int to, int from, bool copy) {

@@ -26,19 +26,21 @@ constexpr int default_backlog = 20;
 constexpr int ipv6_freebind = 78;
 
 #define TOOLKIT_ADDRESS_OPTIONS                                                                    \
-    {"ipv6-only", 0, OptionKind::flag, "", "on ::, take IPv6 peers only (no IPv4-mapped ones)"},    \
-        {"reuse-port", 0, OptionKind::flag, "", "turn on SO_REUSEPORT: servers may share the port"}, \
-        {"bind-to-device", 0, OptionKind::text, "IFACE", "take traffic through IFACE only"},         \
-        {"free-bind", 0, OptionKind::flag, "", "bind even before HOST is on any interface"},         \
-        {"upstart-compatibility", 0, OptionKind::flag, "", "set UPSTART_FDS and UPSTART_EVENTS"},    \
-        {"systemd-compatibility", 0, OptionKind::flag, "", "append the socket to a LISTEN_FDS set"}, \
+    {"ipv6-only", 0, OptionKind::flag, "", "on ::, take IPv6 peers only (no IPv4-mapped ones)"},   \
+        {"reuse-port", 0, OptionKind::flag, "",                                                    \
+         "turn on SO_REUSEPORT: servers may share the port"},                                      \
+        {"bind-to-device", 0, OptionKind::text, "IFACE", "take traffic through IFACE only"},       \
+        {"free-bind", 0, OptionKind::flag, "", "bind even before HOST is on any interface"},       \
+        {"upstart-compatibility", 0, OptionKind::flag, "", "set UPSTART_FDS and UPSTART_EVENTS"},  \
+        {"systemd-compatibility", 0, OptionKind::flag, "",                                         \
+         "append the socket to a LISTEN_FDS set"},                                                 \
         {"name", 0, OptionKind::text, "NAME", "the socket's name in LISTEN_FDNAMES"},
 
 // TCP sockets listen, with a backlog; UDP sockets are only bound.
-const OptionSpec stream_options[] = {
-    {"backlog", 'b', OptionKind::number, "N", "let N connections wait to be accepted (default 20)", 0,
-     INT_MAX},
-    TOOLKIT_ADDRESS_OPTIONS TOOLKIT_READINESS_OPTIONS};
+const OptionSpec stream_options[] = {{"backlog", 'b', OptionKind::number, "N",
+                                      "let N connections wait to be accepted (default 20)", 0,
+                                      INT_MAX},
+                                     TOOLKIT_ADDRESS_OPTIONS TOOLKIT_READINESS_OPTIONS};
 const OptionSpec datagram_options[] = {TOOLKIT_ADDRESS_OPTIONS TOOLKIT_READINESS_OPTIONS};
 #undef TOOLKIT_ADDRESS_OPTIONS
 

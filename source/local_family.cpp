@@ -49,13 +49,17 @@ void add_number(ConnectionVariables& variables, std::string_view name, unsigned 
 LocalFamily::LocalFamily(int type, std::optional<std::string> localname)
     : type_(type), localname_(std::move(localname)) {}
 
-bool LocalFamily::takes_domain(int domain) const { return domain == AF_UNIX; }
+bool LocalFamily::takes_domain(int domain) const {
+    return domain == AF_UNIX;
+}
 
 std::string_view LocalFamily::type_name() const {
     return type_ == SOCK_SEQPACKET ? "a SOCK_SEQPACKET socket" : "a stream socket";
 }
 
-std::span<const char* const> LocalFamily::variables() const { return unix_variables; }
+std::span<const char* const> LocalFamily::variables() const {
+    return unix_variables;
+}
 
 void LocalFamily::add_listener(int fd) {
     if (localname_) {
@@ -69,9 +73,8 @@ void LocalFamily::add_listener(int fd) {
     names_.push_back(describe_local_address(address, length));
 }
 
-
-bool LocalFamily::describe(std::size_t index, int fd, const sockaddr_storage& peer, socklen_t length,
-                           bool verbose, Connection& connection) {
+bool LocalFamily::describe(std::size_t index, int fd, const sockaddr_storage& peer,
+                           socklen_t length, bool verbose, Connection& connection) {
     ucred credentials{};
     socklen_t size = sizeof credentials;
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &size) < 0) {
@@ -94,7 +97,6 @@ bool LocalFamily::describe(std::size_t index, int fd, const sockaddr_storage& pe
                          " " + std::to_string(credentials.gid);
     return true;
 }
-
 
 std::string LocalFamily::source_name(const Connection& connection) const {
     uid_t uid;
@@ -128,9 +130,11 @@ class Accept : public Step {
 
 } // namespace
 
-std::span<const OptionSpec> local_accept_options() { return options; }
+std::span<const OptionSpec> local_accept_options() {
+    return options;
+}
 
-std::unique_ptr<Step> plan_local_accept(Invocation& invocation, int type) {
+std::unique_ptr<Step> plan_local_accept(const Invocation& invocation, int type) {
     const ParsedOptions& given = invocation.options();
     ServerSettings settings = read_server_settings(given, "connection-limit-per-uid");
     std::optional<std::string> localname;
@@ -138,6 +142,5 @@ std::unique_ptr<Step> plan_local_accept(Invocation& invocation, int type) {
     invocation.next_program();
     return std::make_unique<Accept>(settings, type, std::move(localname));
 }
-
 
 } // namespace toolkit

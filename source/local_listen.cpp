@@ -1,4 +1,5 @@
-// One local socket node made safely, bound and (but for datagram sockets) listening, on descriptor 3+n.
+// One local socket node made safely, bound and (but for datagram sockets) listening, on descriptor
+// 3+n.
 #include "local_listen.hpp"
 
 #include "accounts.hpp"
@@ -27,24 +28,32 @@ namespace {
 constexpr uid_t keep_uid = static_cast<uid_t>(-1);
 constexpr gid_t keep_gid = static_cast<gid_t>(-1);
 
-#define TOOLKIT_NODE_OPTIONS \
+#define TOOLKIT_NODE_OPTIONS                                                                       \
     {"uid", 'u', OptionKind::number, "N", "give the socket file to user id N", 0, max_account_id}, \
-    {"gid", 'g', OptionKind::number, "N", "give the socket file to group id N", 0, max_account_id}, \
-    {"user", 0, OptionKind::text, "NAME", "give the socket file to the account NAME"}, \
-    {"group", 0, OptionKind::text, "NAME", "give the socket file to the group NAME"}, \
-    {"mode", 'm', OptionKind::number, "N", "permissions of the socket file (octal, e.g. 0660)", 0, \
-     07777, true}, \
-    {"pass-credentials", 0, OptionKind::flag, "", "turn on SO_PASSCRED"}, \
-    {"pass-security", 0, OptionKind::flag, "", "turn on SO_PASSSEC"}, \
-    {"upstart-compatibility", 0, OptionKind::flag, "", "set UPSTART_FDS and UPSTART_EVENTS"}, \
-    {"systemd-compatibility", 0, OptionKind::flag, "", "append the socket to a LISTEN_FDS set"}, \
-    {"name", 0, OptionKind::text, "NAME", "the socket's name in LISTEN_FDNAMES"},
+        {"gid", 'g',           OptionKind::number, "N", "give the socket file to group id N",      \
+         0,     max_account_id},                                                                   \
+        {"user", 0, OptionKind::text, "NAME", "give the socket file to the account NAME"},         \
+        {"group", 0, OptionKind::text, "NAME", "give the socket file to the group NAME"},          \
+        {"mode",                                                                                   \
+         'm',                                                                                      \
+         OptionKind::number,                                                                       \
+         "N",                                                                                      \
+         "permissions of the socket file (octal, e.g. 0660)",                                      \
+         0,                                                                                        \
+         07777,                                                                                    \
+         true},                                                                                    \
+        {"pass-credentials", 0, OptionKind::flag, "", "turn on SO_PASSCRED"},                      \
+        {"pass-security", 0, OptionKind::flag, "", "turn on SO_PASSSEC"},                          \
+        {"upstart-compatibility", 0, OptionKind::flag, "", "set UPSTART_FDS and UPSTART_EVENTS"},  \
+        {"systemd-compatibility", 0, OptionKind::flag, "",                                         \
+         "append the socket to a LISTEN_FDS set"},                                                 \
+        {"name", 0, OptionKind::text, "NAME", "the socket's name in LISTEN_FDNAMES"},
 
 // Stream and seqpacket sockets listen, with a backlog; datagram sockets are only bound.
-const OptionSpec listening_options[] = {
-    {"backlog", 'b', OptionKind::number, "N", "let N connections wait to be accepted (default 5)", 0,
-     INT_MAX},
-    TOOLKIT_NODE_OPTIONS TOOLKIT_READINESS_OPTIONS};
+const OptionSpec listening_options[] = {{"backlog", 'b', OptionKind::number, "N",
+                                         "let N connections wait to be accepted (default 5)", 0,
+                                         INT_MAX},
+                                        TOOLKIT_NODE_OPTIONS TOOLKIT_READINESS_OPTIONS};
 const OptionSpec bound_options[] = {TOOLKIT_NODE_OPTIONS TOOLKIT_READINESS_OPTIONS};
 #undef TOOLKIT_NODE_OPTIONS
 
@@ -194,7 +203,8 @@ std::unique_ptr<Step> plan_local_listen(Invocation& invocation, const LocalListe
 
     plan.name = std::string(invocation.operand("PATH"));
     plan.address = make_local_address("PATH", plan.name);
-    if (!plan.address.abstract()) split_socket_path("PATH", plan.name); // refused now, not when acting
+    if (!plan.address.abstract())
+        split_socket_path("PATH", plan.name); // refused now, not when acting
     if (plan.address.abstract())
         for (const char* option : {"mode", "uid", "gid", "user", "group"})
             if (given.has(option))

@@ -31,7 +31,8 @@ constexpr std::string_view multiplexer_usage =
 
 std::string applet_list() {
     std::string list;
-    for (const AppletInfo* applet : all_applets()) list.append(applet->syntax.name).append("\n");
+    for (const AppletInfo* applet : all_applets())
+        list.append(applet->syntax.name).append("\n");
     return list;
 }
 
@@ -71,11 +72,13 @@ int multiplexer(int argc, char** argv) {
     if (lone && argc > 2) throw usage_error(std::string(first), "takes no arguments");
     if (first == "--list") return write_all(STDOUT_FILENO, applet_list()), exit_success;
     if (first == "--help" || first == "--usage" || first == "-?")
-        return write_all(STDOUT_FILENO, std::string(multiplexer_usage) + applet_list()), exit_success;
+        return write_all(STDOUT_FILENO, std::string(multiplexer_usage) + applet_list()),
+               exit_success;
     if (first == "--version")
         return write_all(STDOUT_FILENO, "toolkit " TOOLKIT_VERSION "\n"), exit_success;
     if (first == "--install")
-        return install_command(std::span<char* const>(argv + 2, static_cast<std::size_t>(argc - 2)));
+        return install_command(
+            std::span<char* const>(argv + 2, static_cast<std::size_t>(argc - 2)));
     if (first.starts_with("-")) throw usage_error(std::string(first), "unknown option");
     if (first.empty()) throw usage_error("APPLET", "empty applet name");
     const AppletInfo* applet = find_applet(first);
@@ -85,7 +88,8 @@ int multiplexer(int argc, char** argv) {
 
 int dispatch(int argc, char** argv) {
     std::string_view invoked = argc > 0 && argv[0] ? argv[0] : "toolkit";
-    if (auto slash = invoked.rfind('/'); slash != std::string_view::npos) invoked.remove_prefix(slash + 1);
+    if (auto slash = invoked.rfind('/'); slash != std::string_view::npos)
+        invoked.remove_prefix(slash + 1);
     if (const AppletInfo* applet = find_applet(invoked))
         run_applet(*applet, std::span<char* const>(argv, static_cast<std::size_t>(argc)));
     if (invoked.starts_with("toolkit")) return multiplexer(argc, argv);

@@ -32,7 +32,8 @@ Readiness read_readiness(const ParsedOptions& given) {
 
 void check_readiness(const Readiness& readiness, const PendingEnvironment& environment) {
     if (readiness.notify_fd && !fd_is_open(*readiness.notify_fd))
-        throw Failure(exit_failure, "--notify-fd", descriptor_name(*readiness.notify_fd) + " is not open");
+        throw Failure(exit_failure, "--notify-fd",
+                      descriptor_name(*readiness.notify_fd) + " is not open");
     if (readiness.sd_notify) notify_address(environment);
 }
 
@@ -52,7 +53,10 @@ void announce_readiness(const Readiness& readiness, const PendingEnvironment& en
             sent = ::sendto(socket.get(), ready, sizeof ready - 1, MSG_NOSIGNAL,
                             reinterpret_cast<const sockaddr*>(&address.address), address.length);
         while (sent < 0 && errno == EINTR);
-        if (sent < 0) throw system_error("--sd-notify: NOTIFY_SOCKET " + std::string(environment.get("NOTIFY_SOCKET")), errno);
+        if (sent < 0)
+            throw system_error("--sd-notify: NOTIFY_SOCKET " +
+                                   std::string(environment.get("NOTIFY_SOCKET")),
+                               errno);
     }
 }
 

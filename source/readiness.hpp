@@ -1,4 +1,5 @@
-// Telling a supervisor that the sockets of a chain are listening: s6's notification descriptor, systemd's sd_notify.
+// Telling a supervisor that the sockets of a chain are listening: s6's notification descriptor,
+// systemd's sd_notify.
 #pragma once
 
 #include "environment.hpp"
@@ -18,9 +19,15 @@ struct Readiness {
 // --notify-fd and --sd-notify, for the option table of every listen applet
 // (an array of OptionSpec, so the entries are spelled out where it is made).
 #define TOOLKIT_READINESS_OPTIONS                                                                  \
-    {"notify-fd", 0, OptionKind::number, "N",                                                      \
-     "once listening, write a newline to descriptor N and close it (s6)", 0, INT_MAX},             \
-        {"sd-notify", 0, OptionKind::flag, "", "once listening, send READY=1 to $NOTIFY_SOCKET (systemd)"},
+    {"notify-fd",                                                                                  \
+     0,                                                                                            \
+     OptionKind::number,                                                                           \
+     "N",                                                                                          \
+     "once listening, write a newline to descriptor N and close it (s6)",                          \
+     0,                                                                                            \
+     INT_MAX},                                                                                     \
+        {"sd-notify", 0, OptionKind::flag, "",                                                     \
+         "once listening, send READY=1 to $NOTIFY_SOCKET (systemd)"},
 
 Readiness read_readiness(const ParsedOptions& given);
 

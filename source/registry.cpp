@@ -23,7 +23,8 @@ const AppletInfo* const table[] = {
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
     std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t j = 0; j <= b.size(); ++j)
+        row[j] = j;
     for (std::size_t i = 1; i <= a.size(); ++i) {
         std::size_t diagonal = row[0];
         row[0] = i;
@@ -38,7 +39,9 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 } // namespace
 
-std::span<const AppletInfo* const> all_applets() { return table; }
+std::span<const AppletInfo* const> all_applets() {
+    return table;
+}
 
 const AppletInfo* find_applet(std::string_view name) {
     for (const AppletInfo* applet : table)

@@ -26,9 +26,9 @@ namespace {
 
 // Variables that describe descriptors a child does not get, or the server's
 // own identity: whoever started us set them, and no child may see them.
-constexpr const char* dropped_variables[] = {
-    "LISTEN_FDS",  "LISTEN_PID",     "LISTEN_FDNAMES", "LISTEN_PIDFDID", "UPSTART_FDS",
-    "UPSTART_EVENTS", "UNIXLOCALUID", "UNIXLOCALGID",   "UNIXLOCALPID"};
+constexpr const char* dropped_variables[] = {"LISTEN_FDS",     "LISTEN_PID",   "LISTEN_FDNAMES",
+                                             "LISTEN_PIDFDID", "UPSTART_FDS",  "UPSTART_EVENTS",
+                                             "UNIXLOCALUID",   "UNIXLOCALGID", "UNIXLOCALPID"};
 
 // Transient accept failures: they say nothing about the listening socket.
 bool transient(int err) {
@@ -90,7 +90,8 @@ void check_listener(int fd, const Family& family) {
         throw system_error(subject, errno);
     }
     if (!S_ISSOCK(st.st_mode))
-        throw Failure(exit_failure, subject, "not a socket but " + std::string(file_kind(st.st_mode)));
+        throw Failure(exit_failure, subject,
+                      "not a socket but " + std::string(file_kind(st.st_mode)));
     int domain = socket_option(fd, SO_DOMAIN);
     if (!family.takes_domain(domain))
         throw Failure(exit_failure, subject,
@@ -176,10 +177,12 @@ void Server::prepare_signals() {
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
-    if (::sigprocmask(SIG_BLOCK, &chld, &signals_.mask) < 0) throw system_error("sigprocmask", errno);
+    if (::sigprocmask(SIG_BLOCK, &chld, &signals_.mask) < 0)
+        throw system_error("sigprocmask", errno);
     // An ignored SIGCHLD (or SA_NOCLDWAIT) would reap children behind our back
     // and the count would never go down.
-    if (::sigaction(SIGCHLD, nullptr, &inherited_sigchld_) < 0) throw system_error("sigaction", errno);
+    if (::sigaction(SIGCHLD, nullptr, &inherited_sigchld_) < 0)
+        throw system_error("sigaction", errno);
     struct sigaction action {};
     if (inherited_sigchld_.sa_handler == SIG_IGN || (inherited_sigchld_.sa_flags & SA_NOCLDWAIT)) {
         action.sa_handler = SIG_DFL;
@@ -317,7 +320,13 @@ void Server::serve(std::size_t index) {
     }
     children_.push_back(Child{pid, connection_.source});
     if (settings_.verbose) {
-        MessageLine().add(pid).add(" started ").add(children_.size()).add("/").add(settings_.limit).write();
+        MessageLine()
+            .add(pid)
+            .add(" started ")
+            .add(children_.size())
+            .add("/")
+            .add(settings_.limit)
+            .write();
         MessageLine().add(pid).add(" ").add(connection_.log).write();
     }
 }
@@ -325,7 +334,8 @@ void Server::serve(std::size_t index) {
 pid_t Server::start_child(int connection) {
     if (chain_.at_last_link())
         return spawner_.start(ExecRequest{chain_.program_path().c_str(), chain_.program_argv(),
-                                          base_envp_, &connection_.variables, connection, &signals_});
+                                          base_envp_, &connection_.variables, connection,
+                                          &signals_});
     // The next program is an applet: a real fork, and the chain goes on in the child.
     pid_t pid = ::fork();
     if (pid == 0) run_chain_in_child(connection);
@@ -401,10 +411,12 @@ void Server::reap() {
 
 } // namespace
 
-ServerSettings read_server_settings(const ParsedOptions& given, std::string_view per_source_option) {
+ServerSettings read_server_settings(const ParsedOptions& given,
+                                    std::string_view per_source_option) {
     ServerSettings settings;
     if (auto limit = given.number("connection-limit")) settings.limit = static_cast<int>(*limit);
-    if (auto limit = given.number(per_source_option)) settings.per_source_limit = static_cast<int>(*limit);
+    if (auto limit = given.number(per_source_option))
+        settings.per_source_limit = static_cast<int>(*limit);
     settings.verbose = given.has("verbose");
     settings.quiet = given.has("quiet");
     return settings;

@@ -1,4 +1,5 @@
-// The accept loop every accept applet shares; a family part (UNIX, TCP, ...) knows only addresses and variables.
+// The accept loop every accept applet shares; a family part (UNIX, TCP, ...) knows only addresses
+// and variables.
 #pragma once
 
 #include "options.hpp"

@@ -1,4 +1,5 @@
-// The file of a local socket: path parts, the node the kernel bound, server probes, the node of a listener.
+// The file of a local socket: path parts, the node the kernel bound, server probes, the node of a
+// listener.
 #include "socket_node.hpp"
 
 #include "diagnostics.hpp"
@@ -106,8 +107,8 @@ bool server_answers(std::string_view subject, const LocalAddress& address, int t
 
 bool node_server_answers(std::string_view subject, int node_fd, const LocalAddress& fallback,
                          int type) {
-    int error =
-        probe_connect(make_local_address(subject, "/proc/self/fd/" + std::to_string(node_fd)), type);
+    int error = probe_connect(
+        make_local_address(subject, "/proc/self/fd/" + std::to_string(node_fd)), type);
     if (error == 0) return true;
     if (error == ECONNREFUSED) return false;
     // No /proc (an early initramfs): the handle cannot be named, ask by path.
@@ -151,7 +152,8 @@ void SocketNode::remove_stale(const LocalAddress& address, int type) {
     if (::fstatat(directory_.get(), leaf, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
         now.st_dev != found.st_dev || now.st_ino != found.st_ino)
         throw Failure(exit_failure, path_, "changed while being checked; left alone");
-    if (::unlinkat(directory_.get(), leaf, 0) < 0 && errno != ENOENT) throw system_error(path_, errno);
+    if (::unlinkat(directory_.get(), leaf, 0) < 0 && errno != ENOENT)
+        throw system_error(path_, errno);
 }
 
 void SocketNode::record_bind(int socket_fd, std::optional<mode_t> mode) {

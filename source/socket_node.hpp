@@ -1,4 +1,5 @@
-// The file of a local socket: where it goes, whether a server holds one already, and the node bind(2) made.
+// The file of a local socket: where it goes, whether a server holds one already, and the node
+// bind(2) made.
 #pragma once
 
 #include "fd.hpp"
@@ -13,7 +14,6 @@
 #include <utility>
 
 namespace toolkit {
-
 
 // The inode number of the filesystem node the kernel bound SOCKET_FD to, as
 // the kernel's socket diagnostics (sock_diag) report it: only its low 32 bits
@@ -41,7 +41,6 @@ bool server_answers(std::string_view subject, const LocalAddress& address, int t
 // /proc, FALLBACK is asked instead.
 bool node_server_answers(std::string_view subject, int node_fd, const LocalAddress& fallback,
                          int type = SOCK_STREAM);
-
 
 // The node of a listening socket, from before bind(2) until it is handed on.
 // PATH's directory is opened once: every look-up is of the last component in

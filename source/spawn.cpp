@@ -66,7 +66,9 @@ TOOLKIT_ON_FOREIGN_STACK inline long system_call(long number, long a, long b = 0
     return result;
 }
 
-TOOLKIT_ON_FOREIGN_STACK long duplicate(int from, int to) { return system_call(SYS_dup2, from, to); }
+TOOLKIT_ON_FOREIGN_STACK long duplicate(int from, int to) {
+    return system_call(SYS_dup2, from, to);
+}
 TOOLKIT_ON_FOREIGN_STACK long set_mask(const sigset_t* mask) {
     return system_call(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(mask), 0, _NSIG / 8);
 }
@@ -78,8 +80,8 @@ TOOLKIT_ON_FOREIGN_STACK long set_disposition(int signal, void (*handler)(int)) 
 }
 // Not inlined: tests/bench/instructions.py counts a child's instructions up to here.
 [[gnu::noinline]] TOOLKIT_ON_FOREIGN_STACK long execute(const ExecPlan& plan) {
-    return system_call(SYS_execve, reinterpret_cast<long>(plan.path), reinterpret_cast<long>(plan.argv),
-                       reinterpret_cast<long>(plan.envp));
+    return system_call(SYS_execve, reinterpret_cast<long>(plan.path),
+                       reinterpret_cast<long>(plan.argv), reinterpret_cast<long>(plan.envp));
 }
 TOOLKIT_ON_FOREIGN_STACK bool exists(const char* path) {
     return system_call(SYS_faccessat, AT_FDCWD, reinterpret_cast<long>(path), F_OK) == 0;
@@ -111,9 +113,15 @@ bool under_valgrind() {
 // Elsewhere a child is always a fork, and the C library is ours to use.
 constexpr bool can_share_memory = false;
 
-long result(long value) { return value < 0 ? -errno : value; }
-long duplicate(int from, int to) { return result(::dup2(from, to)); }
-long set_mask(const sigset_t* mask) { return result(::sigprocmask(SIG_SETMASK, mask, nullptr)); }
+long result(long value) {
+    return value < 0 ? -errno : value;
+}
+long duplicate(int from, int to) {
+    return result(::dup2(from, to));
+}
+long set_mask(const sigset_t* mask) {
+    return result(::sigprocmask(SIG_SETMASK, mask, nullptr));
+}
 long set_disposition(int signal, void (*handler)(int)) {
     struct sigaction action {};
     action.sa_handler = handler;
@@ -122,10 +130,18 @@ long set_disposition(int signal, void (*handler)(int)) {
 [[gnu::noinline]] long execute(const ExecPlan& plan) {
     return result(::execve(plan.path, plan.argv, plan.envp));
 }
-bool exists(const char* path) { return ::access(path, F_OK) == 0; }
-long write(int fd, const char* data, std::size_t size) { return result(::write(fd, data, size)); }
-[[noreturn]] void exit(int status) { ::_exit(status); }
-bool under_valgrind() { return false; }
+bool exists(const char* path) {
+    return ::access(path, F_OK) == 0;
+}
+long write(int fd, const char* data, std::size_t size) {
+    return result(::write(fd, data, size));
+}
+[[noreturn]] void exit(int status) {
+    ::_exit(status);
+}
+bool under_valgrind() {
+    return false;
+}
 #endif
 
 } // namespace child
@@ -140,7 +156,7 @@ TOOLKIT_ON_FOREIGN_STACK void write_line(std::string_view line) {
 }
 
 [[noreturn]] TOOLKIT_ON_FOREIGN_STACK void fatal(std::string_view subject, int err, int status,
-                                                std::string_view hint = {}) {
+                                                 std::string_view hint = {}) {
     MessageLine line("FATAL", subject, error_text(err));
     line.add(hint);
     write_line(line.text());
@@ -190,7 +206,8 @@ ExecPlan make_plan(const ExecRequest& request, std::vector<char*>& envp,
 
 } // namespace
 
-[[noreturn]] void child_fatal(std::string_view subject, int err, int status, std::string_view hint) {
+[[noreturn]] void child_fatal(std::string_view subject, int err, int status,
+                              std::string_view hint) {
     fatal(subject, err, status, hint);
 }
 
@@ -253,7 +270,9 @@ Spawner::Spawner(bool share_memory) {
 
 Spawner::~Spawner() = default;
 
-bool Spawner::shares_memory() const { return slots_ && !refused_; }
+bool Spawner::shares_memory() const {
+    return slots_ && !refused_;
+}
 
 pid_t Spawner::start(const ExecRequest& request) {
     if (ChildSlot* slot = shares_memory() ? slots_->free_slot() : nullptr) {

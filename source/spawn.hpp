@@ -1,4 +1,5 @@
-// Starting the child of one connection: the final program on the connection, with the signal state the server inherited.
+// Starting the child of one connection: the final program on the connection, with the signal state
+// the server inherited.
 #pragma once
 
 #include <csignal>

@@ -4,6 +4,7 @@
 #include "accounts.hpp"
 #include "diagnostics.hpp"
 
+#include "support.hpp"
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -13,7 +14,6 @@
 #include <string>
 #include <unistd.h>
 #include <vector>
-#include "support.hpp"
 
 using namespace toolkit;
 using namespace toolkit::testing;

@@ -4,11 +4,11 @@
 #include "applet.hpp"
 #include "diagnostics.hpp"
 
+#include "support.hpp"
 #include <climits>
 #include <initializer_list>
 #include <string>
 #include <vector>
-#include "support.hpp"
 
 using namespace toolkit;
 using namespace toolkit::testing;

@@ -6,6 +6,7 @@
 #include "fd.hpp"
 #include "registry.hpp"
 
+#include "support.hpp"
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -18,7 +19,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
-#include "support.hpp"
 
 using namespace toolkit;
 using namespace toolkit::testing;

@@ -6,6 +6,7 @@
 
 #include "diagnostics.hpp"
 
+#include "support.hpp"
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -14,7 +15,6 @@
 #include <thread>
 #include <unistd.h>
 #include <vector>
-#include "support.hpp"
 
 using namespace toolkit;
 using namespace toolkit::testing;
@@ -194,6 +194,7 @@ BOOST_AUTO_TEST_CASE(a_failed_assertion_is_one_fatal_line_then_abort) {
 BOOST_AUTO_TEST_CASE(an_assertion_without_a_function_name_still_reports) {
     ChildResult child = in_child([] { __assert_fail("x", "f.c", 4294967295u, nullptr); });
     BOOST_TEST(child.status == 1000 + SIGABRT);
-    std::vector<std::string> expected{"toolkit: FATAL: assertion failed: x (f.c:4294967295, in ?)\n"};
+    std::vector<std::string> expected{
+        "toolkit: FATAL: assertion failed: x (f.c:4294967295, in ?)\n"};
     BOOST_TEST(child.writes == expected, boost::test_tools::per_element());
 }

@@ -4,6 +4,7 @@
 #include "diagnostics.hpp"
 #include "exec.hpp"
 
+#include "support.hpp"
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -14,7 +15,6 @@
 #include <unistd.h>
 #include <utility>
 #include <vector>
-#include "support.hpp"
 
 using namespace toolkit;
 using namespace toolkit::testing;

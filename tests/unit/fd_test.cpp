@@ -4,6 +4,7 @@
 #include "diagnostics.hpp"
 #include "fd.hpp"
 
+#include "support.hpp"
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -11,7 +12,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "support.hpp"
 
 using namespace toolkit;
 using namespace toolkit::testing;

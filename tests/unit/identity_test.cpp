@@ -4,6 +4,7 @@
 #include "diagnostics.hpp"
 #include "identity.hpp"
 
+#include "support.hpp"
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -11,7 +12,6 @@
 #include <string>
 #include <unistd.h>
 #include <vector>
-#include "support.hpp"
 
 using namespace toolkit;
 using namespace toolkit::testing;
@@ -77,8 +77,9 @@ const std::string einval = std::strerror(EINVAL);
 
 BOOST_AUTO_TEST_CASE(drops_to_the_identity_given) {
     if (!root()) return;
-    std::string report =
-        identity_after([] { assume_identity(Identity{65534, 65534, {65534, 100}}); });
+    std::string report = identity_after([] {
+        assume_identity(Identity{65534, 65534, {65534, 100}});
+    });
     BOOST_TEST(report ==
                "uid 65534 65534 65534 gid 65534 65534 65534 groups 100 65534 setuid0 " + eperm);
 }

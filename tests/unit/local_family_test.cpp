@@ -19,7 +19,8 @@ namespace {
 std::string value_of(ConnectionVariables& variables, std::string_view name) {
     for (std::size_t i = 0; i < variables.count(); ++i) {
         std::string_view entry = variables.entry(i);
-        if (entry.starts_with(name) && entry[name.size()] == '=') return std::string(entry.substr(name.size() + 1));
+        if (entry.starts_with(name) && entry[name.size()] == '=')
+            return std::string(entry.substr(name.size() + 1));
     }
     return "(unset)";
 }
@@ -32,7 +33,8 @@ BOOST_AUTO_TEST_CASE(a_connection_is_described_by_the_kernel_s_credentials) {
         std::string path = dir.path + "/listener";
         LocalAddress address = make_local_address("PATH", path);
         UniqueFd listener(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
-        BOOST_TEST_REQUIRE(::bind(listener.get(), reinterpret_cast<const sockaddr*>(&address.address),
+        BOOST_TEST_REQUIRE(::bind(listener.get(),
+                                  reinterpret_cast<const sockaddr*>(&address.address),
                                   address.length) == 0);
         BOOST_TEST_REQUIRE(::listen(listener.get(), 5) == 0);
         LocalFamily family(type, std::nullopt);
@@ -40,11 +42,13 @@ BOOST_AUTO_TEST_CASE(a_connection_is_described_by_the_kernel_s_credentials) {
         family.add_listener(listener.get());
 
         UniqueFd client(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
-        BOOST_TEST_REQUIRE(::connect(client.get(), reinterpret_cast<const sockaddr*>(&address.address),
+        BOOST_TEST_REQUIRE(::connect(client.get(),
+                                     reinterpret_cast<const sockaddr*>(&address.address),
                                      address.length) == 0);
         sockaddr_storage peer{};
         socklen_t length = sizeof peer;
-        UniqueFd accepted(::accept4(listener.get(), reinterpret_cast<sockaddr*>(&peer), &length, SOCK_CLOEXEC));
+        UniqueFd accepted(
+            ::accept4(listener.get(), reinterpret_cast<sockaddr*>(&peer), &length, SOCK_CLOEXEC));
         BOOST_TEST_REQUIRE(static_cast<bool>(accepted));
         Connection connection;
         BOOST_TEST_REQUIRE(family.describe(0, accepted.get(), peer, length, true, connection));
@@ -55,7 +59,8 @@ BOOST_AUTO_TEST_CASE(a_connection_is_described_by_the_kernel_s_credentials) {
         BOOST_TEST(value_of(connection.variables, "UNIXREMOTEEGID") == std::to_string(::getegid()));
         BOOST_TEST(family.source_name(connection) == "uid " + std::to_string(::geteuid()));
         BOOST_TEST(connection.log == path + " - " + std::to_string(::getpid()) + " " +
-                                         std::to_string(::geteuid()) + " " + std::to_string(::getegid()));
+                                         std::to_string(::geteuid()) + " " +
+                                         std::to_string(::getegid()));
     }
 }
 

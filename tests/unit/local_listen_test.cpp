@@ -36,7 +36,8 @@ BOOST_AUTO_TEST_CASE(only_listening_sockets_have_a_backlog) {
     BOOST_TEST(has_option(SOCK_SEQPACKET, "backlog"));
     BOOST_TEST(!has_option(SOCK_DGRAM, "backlog"));
     for (int type : {SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM})
-        for (std::string_view name : {"mode", "uid", "gid", "user", "group", "systemd-compatibility", "name"})
+        for (std::string_view name :
+             {"mode", "uid", "gid", "user", "group", "systemd-compatibility", "name"})
             BOOST_TEST(has_option(type, name), name);
 }
 
@@ -47,9 +48,10 @@ BOOST_AUTO_TEST_CASE(a_datagram_socket_takes_no_backlog) {
 }
 
 BOOST_AUTO_TEST_CASE(what_is_refused_before_acting) {
-    BOOST_TEST(refusal(stream, {"test-listen", "--uid", "1", "--user", "root", "/tmp/x", "true"}).subject() ==
-               "--user");
-    BOOST_TEST(refusal(stream, {"test-listen", "--mode", "0600", "@abstract", "true"}).subject() == "--mode");
+    BOOST_TEST(refusal(stream, {"test-listen", "--uid", "1", "--user", "root", "/tmp/x", "true"})
+                   .subject() == "--user");
+    BOOST_TEST(refusal(stream, {"test-listen", "--mode", "0600", "@abstract", "true"}).subject() ==
+               "--mode");
     BOOST_TEST(refusal(datagram, {"test-bind", "--name", "x", "/tmp/x", "true"}).detail() ==
                "needs --systemd-compatibility");
     BOOST_TEST(refusal(stream, {"test-listen", "/tmp/", "true"}).status() == exit_usage);

@@ -1,8 +1,8 @@
 #define BOOST_TEST_MODULE readiness
 #include <boost/test/unit_test.hpp>
 
-#include "fd.hpp"
 #include "applet.hpp"
+#include "fd.hpp"
 #include "readiness.hpp"
 #include "socket.hpp"
 #include "support.hpp"
@@ -73,12 +73,15 @@ BOOST_AUTO_TEST_CASE(one_newline_then_the_descriptor_is_closed) {
 
 BOOST_AUTO_TEST_CASE(ready_goes_to_notify_socket_with_our_credentials) {
     TempDir dir;
-    for (std::string name : {dir.path + "/notify", std::string("@toolkit-readiness-test-") + std::to_string(::getpid())}) {
+    for (std::string name : {dir.path + "/notify", std::string("@toolkit-readiness-test-") +
+                                                       std::to_string(::getpid())}) {
         UniqueFd receiver(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
         int on = 1;
-        BOOST_TEST_REQUIRE(::setsockopt(receiver.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) == 0);
+        BOOST_TEST_REQUIRE(::setsockopt(receiver.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) ==
+                           0);
         LocalAddress address = make_local_address("test", name);
-        BOOST_TEST_REQUIRE(::bind(receiver.get(), reinterpret_cast<const sockaddr*>(&address.address),
+        BOOST_TEST_REQUIRE(::bind(receiver.get(),
+                                  reinterpret_cast<const sockaddr*>(&address.address),
                                   address.length) == 0);
         std::string entry = "NOTIFY_SOCKET=" + name;
         char* entries[] = {entry.data(), nullptr};
@@ -104,7 +107,8 @@ BOOST_AUTO_TEST_CASE(ready_goes_to_notify_socket_with_our_credentials) {
         ucred sender;
         std::memcpy(&sender, CMSG_DATA(header), sizeof sender);
         BOOST_TEST(sender.pid == ::getpid());
-        BOOST_TEST(::recv(receiver.get(), data, sizeof data, MSG_DONTWAIT) < 0, "exactly one datagram");
+        BOOST_TEST(::recv(receiver.get(), data, sizeof data, MSG_DONTWAIT) < 0,
+                   "exactly one datagram");
     }
 }
 

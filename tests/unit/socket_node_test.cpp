@@ -242,14 +242,16 @@ BOOST_AUTO_TEST_CASE(a_stale_socket_is_removed_and_anything_else_refused) {
     BOOST_TEST(::lstat(path.c_str(), &st) < 0);
 
     std::string file = dir.file("plain", "data", 0644);
-    Failure refused = failure_of([&] { SocketNode(file).remove_stale(make_local_address("PATH", file)); });
+    Failure refused =
+        failure_of([&] { SocketNode(file).remove_stale(make_local_address("PATH", file)); });
     BOOST_TEST(refused.status() == exit_failure);
     BOOST_TEST(refused.detail() == "is a regular file, not a socket; left alone");
     BOOST_TEST(::lstat(file.c_str(), &st) == 0);
 
     std::string live = dir.path + "/live";
     UniqueFd server = bound_socket(make_local_address("PATH", live), 5);
-    Failure busy = failure_of([&] { SocketNode(live).remove_stale(make_local_address("PATH", live)); });
+    Failure busy =
+        failure_of([&] { SocketNode(live).remove_stale(make_local_address("PATH", live)); });
     BOOST_TEST(busy.detail() == "in use by a running server");
 }
 

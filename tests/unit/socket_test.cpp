@@ -110,8 +110,7 @@ BOOST_AUTO_TEST_CASE(describe_escapes_nul_and_backslash_in_abstract_names) {
         sockaddr_un address{};
         address.sun_family = AF_UNIX;
         std::memcpy(address.sun_path + 1, bytes.data(), bytes.size());
-        return describe_local_address(address,
-                                      static_cast<socklen_t>(header + 1 + bytes.size()));
+        return describe_local_address(address, static_cast<socklen_t>(header + 1 + bytes.size()));
     };
     using namespace std::string_view_literals;
     BOOST_TEST(abstract("admin\0x"sv) == "@admin\\0x");
@@ -156,4 +155,3 @@ BOOST_AUTO_TEST_CASE(the_kernel_agrees) {
     std::string abstract = "@toolkit-socket-test-" + std::to_string(::getpid());
     BOOST_TEST(bound_name(make_local_address("PATH", abstract)) == abstract);
 }
-

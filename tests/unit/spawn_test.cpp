@@ -47,8 +47,9 @@ struct Outcome {
     int status;
 };
 
-Outcome run_child(Spawner& spawner, std::vector<std::string> argv_words, ConnectionVariables& variables,
-                  const ChildSignals& signals, const std::string& input = "") {
+Outcome run_child(Spawner& spawner, std::vector<std::string> argv_words,
+                  ConnectionVariables& variables, const ChildSignals& signals,
+                  const std::string& input = "") {
     int pair[2];
     BOOST_TEST_REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
     int errors[2];
@@ -67,7 +68,8 @@ Outcome run_child(Spawner& spawner, std::vector<std::string> argv_words, Connect
     // The child's descriptor 2 is ours: point it at the pipe while it starts.
     int saved = ::dup(STDERR_FILENO);
     ::dup2(errors[1], STDERR_FILENO);
-    pid_t pid = spawner.start(ExecRequest{argv[0], argv.data(), base, &variables, pair[1], &signals});
+    pid_t pid =
+        spawner.start(ExecRequest{argv[0], argv.data(), base, &variables, pair[1], &signals});
     ::dup2(saved, STDERR_FILENO);
     ::close(saved);
     ::close(errors[1]);
@@ -112,12 +114,13 @@ BOOST_AUTO_TEST_CASE(the_connection_is_on_0_and_1_only) {
         BOOST_TEST_CONTEXT("sharing memory allowed: " << share) {
             Spawner spawner(share);
             ConnectionVariables variables;
-            Outcome got = run_child(spawner,
-                                    {"/bin/sh", "-c",
-                                     "[ \"$(readlink /proc/$$/fd/0)\" = \"$(readlink /proc/$$/fd/1)\" ] && "
-                                     "readlink /proc/self/fd/0 | cut -c1-7; "
-                                     "[ -e /proc/self/fd/{connection} ] && echo open || echo closed"},
-                                    variables, plain_signals());
+            Outcome got =
+                run_child(spawner,
+                          {"/bin/sh", "-c",
+                           "[ \"$(readlink /proc/$$/fd/0)\" = \"$(readlink /proc/$$/fd/1)\" ] && "
+                           "readlink /proc/self/fd/0 | cut -c1-7; "
+                           "[ -e /proc/self/fd/{connection} ] && echo open || echo closed"},
+                          variables, plain_signals());
             BOOST_TEST(got.status == 0);
             // The descriptor we handed over is closed at the execve (close-on-exec).
             BOOST_TEST(got.output == "socket:\nclosed\n");
@@ -127,7 +130,8 @@ BOOST_AUTO_TEST_CASE(the_connection_is_on_0_and_1_only) {
 
 BOOST_AUTO_TEST_CASE(the_child_gets_the_inherited_signal_state_back) {
     // The server (this process) ignores SIGPIPE and blocks SIGCHLD for itself.
-    struct sigaction ignore {}, old_pipe {};
+    struct sigaction ignore {
+    }, old_pipe{};
     ignore.sa_handler = SIG_IGN;
     ::sigaction(SIGPIPE, &ignore, &old_pipe);
     ChildSignals signals = plain_signals();
@@ -138,8 +142,9 @@ BOOST_AUTO_TEST_CASE(the_child_gets_the_inherited_signal_state_back) {
         BOOST_TEST_CONTEXT("sharing memory allowed: " << share) {
             Spawner spawner(share);
             ConnectionVariables variables;
-            Outcome got = run_child(spawner, {"/bin/sed", "-n", "s/^Sig\\(Blk\\|Ign\\):\\t*//p", "/proc/self/status"},
-                                    variables, signals);
+            Outcome got = run_child(
+                spawner, {"/bin/sed", "-n", "s/^Sig\\(Blk\\|Ign\\):\\t*//p", "/proc/self/status"},
+                variables, signals);
             BOOST_TEST(got.status == 0);
             // SigBlk: SIGUSR2 (12) only; SigIgn: SIGCHLD (17) only, SIGPIPE (13) not.
             BOOST_TEST(got.output == "0000000000000800\n0000000000010000\n");
@@ -156,7 +161,8 @@ BOOST_AUTO_TEST_CASE(a_missing_program_is_127_with_one_message) {
             ConnectionVariables variables;
             Outcome got = run_child(spawner, {"/nonexistent/handler"}, variables, plain_signals());
             BOOST_TEST(got.status == 127);
-            BOOST_TEST(got.errors == "lstream-accept: FATAL: /nonexistent/handler: No such file or directory\n");
+            BOOST_TEST(got.errors ==
+                       "lstream-accept: FATAL: /nonexistent/handler: No such file or directory\n");
         }
     }
     set_program_name("toolkit");
@@ -172,8 +178,10 @@ BOOST_AUTO_TEST_CASE(a_script_whose_interpreter_is_missing_is_126_and_says_so) {
             ConnectionVariables variables;
             Outcome got = run_child(spawner, {script}, variables, plain_signals());
             BOOST_TEST(got.status == 126);
-            BOOST_TEST(got.errors == "lstream-accept: FATAL: " + script +
-                                         ": No such file or directory (its #! interpreter or loader was not found)\n");
+            BOOST_TEST(
+                got.errors ==
+                "lstream-accept: FATAL: " + script +
+                    ": No such file or directory (its #! interpreter or loader was not found)\n");
         }
     }
     set_program_name("toolkit");
