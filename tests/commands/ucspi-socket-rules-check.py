@@ -422,5 +422,56 @@ class EndToEnd(RulesTestCase):
         self.assertIsNone(server.process.poll(), "the server stopped")
 
 
+
+class TcpEndToEnd(RulesTestCase):
+    """ip: rules behind a real tcp-socket-listen and tcp-socket-accept, clients on 127.0.0.1 and 127.0.0.2."""
+
+    def serve(self, rules):
+        port_file = os.path.join(self.dir, "port")
+        report = "import socket; print(socket.socket(fileno=3).getsockname()[1], file=open(%r, 'w'))" % port_file
+        chain = [applet_link("tcp-socket-listen"), "0.0.0.0", "0", "sh", "-c",
+                 'python3 -c "$0" && exec "$@"', report, applet_link("tcp-socket-accept"), APPLET, "--rules", rules,
+                 "sh", "-c", 'echo "$LIMIT $TCPREMOTEIP"']
+        process = subprocess.Popen(chain, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, start_new_session=True)
+
+        def stop():
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait(timeout=20)
+            process.stderr.close()
+        self.addCleanup(stop)
+        for _ in range(1000):  # bounded: 20 s
+            if os.path.exists(port_file) and os.path.getsize(port_file):
+                break
+            time.sleep(0.02)
+        with open(port_file) as f:
+            return int(f.read())
+
+    def talk(self, source, port):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as client:
+            client.settimeout(20)
+            client.bind((source, 0))
+            client.connect(("127.0.0.1", port))
+            data = b""
+            while chunk := client.recv(100):
+                data += chunk
+            return data
+
+    def test_prefixes_decide_and_assignments_reach_the_handler(self):
+        rules = self.rules("ip:127.0.0.2 allow LIMIT=high\nip:127.0.0.0/8 allow LIMIT=low\n")
+        port = self.serve(rules)
+        self.assertEqual(self.talk("127.0.0.2", port), b"high 127.0.0.2\n")
+        self.assertEqual(self.talk("127.0.0.1", port), b"low 127.0.0.1\n")
+
+    def test_a_denied_address_gets_nothing_and_an_edit_lets_it_in(self):
+        rules = self.rules("ip:127.0.0.1 allow LIMIT=one\n")
+        port = self.serve(rules)
+        self.assertEqual(self.talk("127.0.0.2", port), b"")
+        self.rules("ip:127.0.0.1 allow LIMIT=one\nip:127.0.0.2/32 allow LIMIT=two\n")
+        self.assertEqual(self.talk("127.0.0.2", port), b"two 127.0.0.2\n")
+
 if __name__ == "__main__":
     main()

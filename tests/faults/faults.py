@@ -45,6 +45,7 @@ LISTEN = "local-stream-socket-listen"
 SEQ_LISTEN = "local-seqpacket-socket-listen"
 DGRAM_LISTEN = "local-datagram-socket-listen"
 TCP_LISTEN = "tcp-socket-listen"
+UDP_LISTEN = "udp-socket-listen"
 RULES = "ucspi-socket-rules-check"
 TCP_CONNECT = "tcp-socket-connect"
 LCONNECT = "local-stream-socket-connect"
@@ -220,6 +221,20 @@ FAULTS = [
           ["127.0.0.1 port 0: Address already in use"]),
     Fault(TCP_LISTEN, ["127.0.0.1", "0"], "fcntl", r"^3, F_SETFD, 0", "EIO", FAILURE,
           ["descriptor 3", "Input/output error"]),
+    # udp-socket-listen: the same steps but listen(2), and no SO_REUSEADDR.
+    Fault(UDP_LISTEN, ["127.0.0.1", "0"], "socket", r"^AF_INET, SOCK_DGRAM", "EMFILE", FAILURE,
+          ["socket", "Too many open files"]),
+    Fault(UDP_LISTEN, ["::", "0"], "setsockopt", r"IPV6_V6ONLY", "EINVAL", FAILURE,
+          ["IPV6_V6ONLY", "Invalid argument"]),
+    Fault(UDP_LISTEN, ["--reuse-port", "127.0.0.1", "0"], "setsockopt", r"SO_REUSEPORT", "ENOPROTOOPT", FAILURE,
+          ["SO_REUSEPORT", "Protocol not available"]),
+    Fault(UDP_LISTEN, ["127.0.0.1", "0"], "bind", r"AF_INET", "EADDRINUSE", FAILURE,
+          ["127.0.0.1 port 0: Address already in use"]),
+    Fault(UDP_LISTEN, ["127.0.0.1", "0"], "fcntl", r"^3, F_SETFD, 0", "EIO", FAILURE,
+          ["descriptor 3", "Input/output error"]),
+    Fault(LISTEN, ["--systemd-compatibility", "{dir}/s", UDP_LISTEN, "--systemd-compatibility", "127.0.0.1", "0"],
+          "bind", r"AF_INET", "EADDRINUSE", FAILURE, ["127.0.0.1 port 0: Address already in use"],
+          applet_named=UDP_LISTEN, leaves=[]),
     # After a local listener: its socket file goes when the TCP socket cannot be had.
     Fault(LISTEN, ["--systemd-compatibility", "{dir}/s", TCP_LISTEN, "--systemd-compatibility", "127.0.0.1", "0"],
           "bind", r"AF_INET", "EADDRINUSE", FAILURE, ["127.0.0.1 port 0: Address already in use"],
