@@ -483,11 +483,11 @@ BOOST_AUTO_TEST_CASE(unknown_options_are_refused_with_the_same_words_wherever_th
         {{"test-applet", "-v", "-xc", "prog"}, "-xc"},
         {{"test-applet", "-xb", "5", "prog"}, "-xb"},
     };
-    for (const auto& [words, subject] : cases) {
-        BOOST_TEST_CONTEXT("subject " << subject) {
-            Failure failure = failure_of(words);
+    for (const Case& given : cases) {
+        BOOST_TEST_CONTEXT("subject " << given.subject) {
+            Failure failure = failure_of(given.words);
             BOOST_TEST(failure.status() == exit_usage);
-            BOOST_TEST(failure.subject() == subject);
+            BOOST_TEST(failure.subject() == given.subject);
             BOOST_TEST(failure.detail() == "unknown option");
         }
     }
