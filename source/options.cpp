@@ -36,16 +36,41 @@ const OptionSpec* find_short(const CommandSyntax& syntax, char name) {
 
 // Where the options end: Boost would read on past operands, so we find the
 // first operand ourselves, using the table to know which options take a value.
+// The same walk notes which options the words name: Boost's description is then
+// built from those alone, since building it costs far more than the parse (a
+// dozen options cost ~90,000 instructions at every start of softlimit).
 struct Extent {
     std::size_t end;           // one past the last option word
     std::size_t first_operand; // end, or end + 1 after "--"
+    std::vector<bool> named;   // per spec of the table: named by some option word
+    // A name not in the table, or a value in the next word that itself looks
+    // like an option: Boost's verdict there depends on every option it knows,
+    // so it is given the whole table (the errors keep Boost's wording).
+    bool needs_all = false;
 };
 
 Extent find_option_extent(const CommandSyntax& syntax, std::span<char* const> args) {
+    Extent extent{0, 0, std::vector<bool>(syntax.options.size()), false};
+    auto note = [&](const OptionSpec* spec) {
+        if (spec)
+            extent.named[static_cast<std::size_t>(spec - syntax.options.data())] = true;
+        else
+            extent.needs_all = true;
+    };
+    // A value taken from the next word: Boost refuses it as a missing value
+    // when that word is one of the options it knows.
+    auto note_value_word = [&](std::size_t next) {
+        if (next < args.size() && args[next][0] == '-' && args[next][1] != '\0')
+            extent.needs_all = true;
+    };
     std::size_t i = 1;
     while (i < args.size()) {
         std::string_view word = args[i];
-        if (word == "--") return {i, i + 1};
+        if (word == "--") {
+            extent.end = i;
+            extent.first_operand = i + 1;
+            return extent;
+        }
         if (word.size() < 2 || word[0] != '-') break;
         if (word[1] == '-') {
             std::string_view name = word.substr(2, word.find('=') - 2);
@@ -54,22 +79,31 @@ Extent find_option_extent(const CommandSyntax& syntax, std::span<char* const> ar
             if (name.empty()) throw usage_error(std::string(word), "unknown option");
             if (name == "help" || name == "usage") print_usage(syntax);
             const OptionSpec* spec = find_long(syntax, name);
-            i += (spec && spec->kind != OptionKind::flag && !attached) ? 2 : 1;
+            note(spec);
+            bool value_apart = spec && spec->kind != OptionKind::flag && !attached;
+            if (value_apart) note_value_word(i + 1);
+            i += value_apart ? 2 : 1;
             continue;
         }
         std::size_t advance = 1;
         for (std::size_t j = 1; j < word.size(); ++j) {
             if (word[j] == '?') print_usage(syntax);
             const OptionSpec* spec = find_short(syntax, word[j]);
+            note(spec);
             if (spec && spec->kind != OptionKind::flag) {
-                if (j + 1 == word.size()) advance = 2; // value in the next word
+                if (j + 1 == word.size()) { // value in the next word
+                    advance = 2;
+                    note_value_word(i + 1);
+                }
                 break;
             }
         }
         i += advance;
     }
     if (i > args.size()) i = args.size(); // a value option at the very end: Boost reports it
-    return {i, i};
+    extent.end = i;
+    extent.first_operand = i;
+    return extent;
 }
 
 std::string boost_name(const OptionSpec& spec) {
@@ -117,7 +151,9 @@ void check_octal_hint(const OptionSpec& spec, std::string_view text, std::uint64
 
 } // namespace
 
-bool ParsedOptions::has(std::string_view long_name) const { return last(long_name) != nullptr; }
+bool ParsedOptions::has(std::string_view long_name) const {
+    return last(long_name) != nullptr;
+}
 
 std::optional<std::string_view> ParsedOptions::text(std::string_view long_name) const {
     const Given* given = last(long_name);
@@ -153,18 +189,21 @@ CommandLine parse_command_line(const CommandSyntax& syntax, std::span<char* cons
     if (extent.end <= 1) return result;
 
     po::options_description description;
-    for (const auto& spec : syntax.options) {
+    for (std::size_t k = 0; k < syntax.options.size(); ++k) {
+        if (!extent.needs_all && !extent.named[k]) continue;
+        const OptionSpec& spec = syntax.options[k];
         std::string name = boost_name(spec);
         if (spec.kind == OptionKind::flag)
             description.add_options()(name.c_str(), "");
         else
             description.add_options()(name.c_str(), po::value<std::string>(), "");
     }
-    const int style = po::command_line_style::allow_long | po::command_line_style::long_allow_adjacent |
-                      po::command_line_style::long_allow_next | po::command_line_style::allow_short |
-                      po::command_line_style::allow_dash_for_short |
-                      po::command_line_style::short_allow_adjacent |
-                      po::command_line_style::short_allow_next | po::command_line_style::allow_sticky;
+    const int style =
+        po::command_line_style::allow_long | po::command_line_style::long_allow_adjacent |
+        po::command_line_style::long_allow_next | po::command_line_style::allow_short |
+        po::command_line_style::allow_dash_for_short |
+        po::command_line_style::short_allow_adjacent | po::command_line_style::short_allow_next |
+        po::command_line_style::allow_sticky;
 
     std::vector<std::string> words;
     for (std::size_t i = 1; i < extent.end; ++i) {

@@ -4,13 +4,13 @@
 #include "diagnostics.hpp"
 #include "options.hpp"
 
+#include "support.hpp"
 #include <algorithm>
 #include <climits>
 #include <initializer_list>
 #include <string>
 #include <unistd.h>
 #include <vector>
-#include "support.hpp"
 
 using namespace toolkit;
 using namespace toolkit::testing;
@@ -316,8 +316,9 @@ BOOST_AUTO_TEST_CASE(usage_text_lists_every_option) {
 BOOST_AUTO_TEST_CASE(decimal_where_octal_is_expected_warns) {
     NameGuard guard;
     CommandLine line;
-    std::string warning =
-        joined(capture_stderr([&] { line = parse({"test-applet", "--mode", "660", "p"}); }));
+    std::string warning = joined(capture_stderr([&] {
+        line = parse({"test-applet", "--mode", "660", "p"});
+    }));
     BOOST_TEST(line.options.number("mode").value_or(0) == 660u);
     BOOST_TEST(
         warning.starts_with("test-applet: WARNING: --mode: 660 is decimal (01224 in octal)"));
@@ -326,8 +327,7 @@ BOOST_AUTO_TEST_CASE(decimal_where_octal_is_expected_warns) {
     BOOST_TEST(std::count(warning.begin(), warning.end(), '\n') == 1);
 
     // The short form warns under the long name too.
-    std::string short_form =
-        joined(capture_stderr([&] { parse({"test-applet", "-m644", "p"}); }));
+    std::string short_form = joined(capture_stderr([&] { parse({"test-applet", "-m644", "p"}); }));
     BOOST_TEST(short_form.starts_with("test-applet: WARNING: --mode: 644 is decimal"));
 
     for (std::string quiet : {"0660", "0x1b4", "7", "0", "00"}) {
@@ -338,8 +338,9 @@ BOOST_AUTO_TEST_CASE(decimal_where_octal_is_expected_warns) {
     }
     // 680 cannot have been meant as octal: it still warns, but suggests no "0680",
     // which would be refused as a number.
-    std::string not_octal =
-        joined(capture_stderr([&] { line = parse({"test-applet", "--mode", "680", "p"}); }));
+    std::string not_octal = joined(capture_stderr([&] {
+        line = parse({"test-applet", "--mode", "680", "p"});
+    }));
     BOOST_TEST(line.options.number("mode").value_or(0) == 680u);
     BOOST_TEST(not_octal == "test-applet: WARNING: --mode: 680 is decimal (01250 in octal)\n");
     std::string nine = joined(capture_stderr([&] { parse({"test-applet", "-m", "19", "p"}); }));
@@ -408,4 +409,101 @@ BOOST_AUTO_TEST_CASE(values_that_look_like_options) {
     check_usage_error({"test-applet", "--user", "-c", "prog"}, "user");
     check_usage_error({"test-applet", "-b", "-5", "prog"}, "backlog");
     check_usage_error({"test-applet", "--backlog", "-v", "prog"}, "backlog");
+}
+
+// Boost is given only the options the words name (its description of the whole
+// table costs more than the parse); nothing a command line means may depend on that.
+BOOST_AUTO_TEST_CASE(a_word_may_name_an_option_twice) {
+    CommandLine flags = parse({"test-applet", "-cc", "-vcv", "prog"});
+    BOOST_TEST(flags.options.has("copy"));
+    BOOST_TEST(flags.options.has("verbose"));
+    BOOST_TEST(!flags.options.has("backlog"));
+    BOOST_TEST(flags.first_operand == 3u);
+    // Long and short forms of one option, and the same option in one cluster.
+    CommandLine values = parse({"test-applet", "-b7", "--backlog", "8", "-cb9", "--copy", "prog"});
+    BOOST_TEST(values.options.number("backlog").value_or(0) == 9u);
+    BOOST_TEST(values.options.has("copy"));
+    BOOST_TEST(values.first_operand == 6u);
+    // A value that spells a letter of a flag is a value, not a second option.
+    BOOST_TEST(parse({"test-applet", "-uc", "-c", "p"}).options.text("user").value_or("") == "c");
+    check_usage_error({"test-applet", "-bb", "prog"}, "backlog"); // "b" is no number
+}
+
+BOOST_AUTO_TEST_CASE(only_the_options_named_are_parsed) {
+    CommandLine line = parse({"test-applet", "-v", "--mode", "0660", "prog", "-c", "--name=x"});
+    BOOST_TEST(line.options.has("verbose"));
+    BOOST_TEST(line.options.number("mode").value_or(0) == 0660u);
+    for (std::string_view other : {"copy", "backlog", "limit", "name", "user"})
+        BOOST_TEST(!line.options.has(other), other << " was not given");
+    BOOST_TEST(line.first_operand == 4u);
+    // Every option of the table, each in another form.
+    CommandLine all = parse(
+        {"test-applet", "-cv", "-b", "1", "--mode=02", "-l3", "--name", "n", "--user=", "prog"});
+    BOOST_TEST(all.options.has("copy"));
+    BOOST_TEST(all.options.has("verbose"));
+    BOOST_TEST(all.options.number("backlog").value_or(0) == 1u);
+    BOOST_TEST(all.options.number("mode").value_or(0) == 2u);
+    BOOST_TEST(all.options.number("limit").value_or(0) == 3u);
+    BOOST_TEST(all.options.text("name").value_or("") == "n");
+    BOOST_TEST(all.options.text("user").value_or("unset") == "");
+    BOOST_TEST(all.first_operand == 9u);
+}
+
+BOOST_AUTO_TEST_CASE(attached_values_and_empty_values_after_equals) {
+    CommandLine attached = parse({"test-applet", "-m0660", "-ux=y", "--limit=4", "prog"});
+    BOOST_TEST(attached.options.number("mode").value_or(0) == 0660u);
+    BOOST_TEST(attached.options.text("user").value_or("") == "x=y");
+    BOOST_TEST(attached.options.number("limit").value_or(0) == 4u);
+    BOOST_TEST(attached.first_operand == 4u);
+    // "--x=" is an empty value, also between other options.
+    CommandLine empty = parse({"test-applet", "--user=", "-c", "--name=", "prog"});
+    BOOST_TEST(empty.options.text("user").value_or("unset") == "");
+    BOOST_TEST(empty.options.text("name").value_or("unset") == "");
+    BOOST_TEST(empty.options.has("copy"));
+    BOOST_TEST(empty.first_operand == 4u);
+    Failure number = failure_of({"test-applet", "-c", "--limit=", "prog"});
+    BOOST_TEST(number.subject() == "--limit");
+    BOOST_TEST(number.detail() == "not a number (empty)");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_options_are_refused_with_the_same_words_wherever_they_are) {
+    // Alone, after or before known options, in a cluster: Boost's subject (the
+    // whole word) and our detail, as when Boost was given the whole table.
+    // An aggregate, so each list's words live as long as the case does.
+    struct Case {
+        std::initializer_list<std::string> words;
+        std::string subject;
+    };
+    const Case cases[] = {
+        {{"test-applet", "--bogus", "prog"}, "--bogus"},
+        {{"test-applet", "-c", "--bogus", "prog"}, "--bogus"},
+        {{"test-applet", "--bogus", "-c", "prog"}, "--bogus"},
+        {{"test-applet", "-b", "1", "--bogus=2", "prog"}, "--bogus=2"},
+        {{"test-applet", "-x", "prog"}, "-x"},
+        {{"test-applet", "-cx", "prog"}, "-cx"},
+        {{"test-applet", "-v", "-xc", "prog"}, "-xc"},
+        {{"test-applet", "-xb", "5", "prog"}, "-xb"},
+    };
+    for (const Case& given : cases) {
+        BOOST_TEST_CONTEXT("subject " << given.subject) {
+            Failure failure = failure_of(given.words);
+            BOOST_TEST(failure.status() == exit_usage);
+            BOOST_TEST(failure.subject() == given.subject);
+            BOOST_TEST(failure.detail() == "unknown option");
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_value_that_is_another_option_not_otherwise_named) {
+    // Boost takes a next word that is one of the table's short options for a
+    // forgotten value, even though no other word names that option.
+    check_usage_error({"test-applet", "-u", "-v", "prog"}, "user");
+    check_usage_error({"test-applet", "--name", "-l", "prog"}, "name");
+    Failure failure = failure_of({"test-applet", "--user", "-c", "prog"});
+    BOOST_TEST(failure.detail() == "needs a value");
+    // A long option in the next word, ours or not, is a value (as Boost has it).
+    BOOST_TEST(parse({"test-applet", "-u", "--verbose", "p"}).options.text("user").value_or("") ==
+               "--verbose");
+    BOOST_TEST(parse({"test-applet", "-u", "--other", "p"}).options.text("user").value_or("") ==
+               "--other");
 }
