@@ -13,16 +13,11 @@ namespace {
 
 // One id: decimal digits, 0..4294967294; anything else names the variable.
 gid_t read_id(std::string_view variable, std::string_view text) {
-    std::uint64_t value = 0;
-    bool digits = !text.empty() && text.size() <= 10;
-    for (char c : text) {
-        digits = digits && c >= '0' && c <= '9';
-        value = value * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (!digits || value > max_account_id)
+    auto id = read_account_id(text);
+    if (!id)
         throw Failure(exit_failure, std::string(variable),
                       "not a uid or gid: \"" + std::string(text) + "\"");
-    return static_cast<gid_t>(value);
+    return static_cast<gid_t>(*id);
 }
 
 const char* required(const PendingEnvironment& environment, std::string_view variable) {

@@ -138,18 +138,6 @@ void parse_prefix(std::string_view text, Rule& rule) {
     rule.ipv4_mask = htonl(length == 0 ? 0u : ~0u << (32 - length));
 }
 
-// A decimal id, as the accept applets write them.
-std::optional<std::uint32_t> read_decimal_id(std::string_view text) {
-    if (text.empty() || text.size() > 10) return std::nullopt;
-    std::uint64_t value = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9') return std::nullopt;
-        value = value * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (value > max_account_id) return std::nullopt;
-    return static_cast<std::uint32_t>(value);
-}
-
 void parse_match(std::string_view match, Rule& rule) {
     if (match == "*") return;
     std::size_t colon = match.find(':');
@@ -164,7 +152,7 @@ void parse_match(std::string_view match, Rule& rule) {
             rule.kind = kind == "uid" ? RuleKind::uid : RuleKind::gid;
             // Plain decimal, by far the usual spelling, without the general reader.
             std::optional<std::uint32_t> id =
-                value.size() > 1 && value[0] == '0' ? std::nullopt : read_decimal_id(value);
+                value.size() > 1 && value[0] == '0' ? std::nullopt : read_account_id(value);
             if (!id) {
                 auto number = read_c_number(value);
                 if (number && number->value <= max_account_id)
@@ -259,7 +247,7 @@ std::string_view variable(const PendingEnvironment& environment, const char* nam
 }
 
 std::uint32_t id_variable(const PendingEnvironment& environment, const char* name) {
-    auto id = read_decimal_id(variable(environment, name));
+    auto id = read_account_id(variable(environment, name));
     if (!id) throw usage_error(name, "not a uid or gid number");
     return *id;
 }
@@ -337,7 +325,7 @@ Client client_from_environment(const PendingEnvironment& environment) {
             std::string_view rest = list;
             for (;;) {
                 std::size_t comma = rest.find(',');
-                auto id = read_decimal_id(rest.substr(0, comma));
+                auto id = read_account_id(rest.substr(0, comma));
                 if (!id)
                     throw usage_error("UNIXREMOTEGIDLIST", "not a comma-separated list of gids");
                 client.groups.push_back(*id);

@@ -29,17 +29,6 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
     }
 }
 
-std::optional<std::uint32_t> read_id(std::string_view text) {
-    if (text.empty() || text.size() > 10) return std::nullopt;
-    std::uint64_t value = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9') return std::nullopt;
-        value = value * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (value > max_account_id) return std::nullopt;
-    return static_cast<std::uint32_t>(value);
-}
-
 // The whole file, or nullopt (errno set) when it cannot be read.
 std::optional<std::string> read_file(const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -83,12 +72,23 @@ void check_name(std::string_view subject, std::string_view name, const char* wha
 
 } // namespace
 
+std::optional<std::uint32_t> read_account_id(std::string_view text) {
+    if (text.empty() || text.size() > 10) return std::nullopt;
+    std::uint64_t value = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (value > max_account_id) return std::nullopt;
+    return static_cast<std::uint32_t>(value);
+}
+
 std::optional<Account> parse_passwd_line(std::string_view line) {
     if (line.empty() || line[0] == '#' || line[0] == '+' || line[0] == '-') return std::nullopt;
     auto fields = split(line, ':');
     if (fields.size() != 7 || fields[0].empty()) return std::nullopt;
-    auto uid = read_id(fields[2]);
-    auto gid = read_id(fields[3]);
+    auto uid = read_account_id(fields[2]);
+    auto gid = read_account_id(fields[3]);
     if (!uid || !gid) return std::nullopt;
     return Account{std::string(fields[0]), *uid, *gid};
 }
@@ -97,7 +97,7 @@ std::optional<GroupEntry> parse_group_line(std::string_view line) {
     if (line.empty() || line[0] == '#' || line[0] == '+' || line[0] == '-') return std::nullopt;
     auto fields = split(line, ':');
     if (fields.size() != 4 || fields[0].empty()) return std::nullopt;
-    auto gid = read_id(fields[2]);
+    auto gid = read_account_id(fields[2]);
     if (!gid) return std::nullopt;
     GroupEntry entry{std::string(fields[0]), *gid, {}};
     if (!fields[3].empty())

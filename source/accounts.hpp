@@ -13,6 +13,10 @@ namespace toolkit {
 // The largest uid or gid a file or process can be given: (uid_t)-1 means "unchanged" to the kernel.
 constexpr std::uint64_t max_account_id = 4294967294u;
 
+// A uid or gid written as the account files and the UCSPI variables write
+// them: plain decimal digits, 0..max_account_id; nullopt for anything else.
+std::optional<std::uint32_t> read_account_id(std::string_view text);
+
 struct Account {
     std::string name;
     uid_t uid;

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 TOOLKIT = os.path.abspath(os.environ.get("TOOLKIT", "build/toolkit"))
@@ -103,6 +104,22 @@ def open_descriptors(pid):
         except FileNotFoundError:
             pass  # closed while we looked
     return found
+
+
+WAIT_LIMIT = 15  # seconds any bounded wait may take
+
+
+def wait_for(predicate, what, limit=WAIT_LIMIT):
+    """Poll PREDICATE (bounded in time and count) until it is true; its value."""
+    deadline = time.monotonic() + limit
+    for _ in range(int(limit * 50)):
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    raise AssertionError(f"gave up waiting for {what}")
 
 
 def probe(code):

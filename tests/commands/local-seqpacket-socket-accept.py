@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, USAGE, ToolkitTestCase, applet_link, main,
-                     probe, run)
+                     probe, run, wait_for)
 
 APPLET = "local-seqpacket-socket-accept"
 ACCEPT = applet_link(APPLET)
@@ -47,18 +47,6 @@ STARTED = re.compile(rf"^{APPLET}: (\d+) started (\d+)/(\d+)$")
 CONNECTION = re.compile(rf"^{APPLET}: (\d+) (\S+) (\S+) (\d+) (\d+) (\d+)$")
 ENDED = re.compile(rf"^{APPLET}: (\d+) ended status (\d) code (\d+) (\d+)/(\d+)$")
 
-
-def wait_for(predicate, what):
-    """Poll PREDICATE (bounded in time and count) until it is true."""
-    deadline = time.monotonic() + WAIT_LIMIT
-    for _ in range(WAIT_LIMIT * 50):
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.02)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def listener(path, kind=socket.SOCK_SEQPACKET, listen=True):

@@ -14,8 +14,8 @@ import tempfile
 import threading
 import time
 
-from harness import (FAILURE, NOT_FOUND, USAGE, ToolkitTestCase, applet_link, forms, main,
-                     probe, run, which)
+from harness import (FAILURE, NOT_FOUND, USAGE, ToolkitTestCase, applet_link, forms, main, probe,
+                     run, which, wait_for)
 
 APPLET = "local-stream-socket-accept"
 ACCEPT = applet_link(APPLET)
@@ -52,18 +52,6 @@ STARTED = re.compile(rf"^{APPLET}: (\d+) started (\d+)/(\d+)$")
 CONNECTION = re.compile(rf"^{APPLET}: (\d+) (\S+) (\S+) (\d+) (\d+) (\d+)$")
 ENDED = re.compile(rf"^{APPLET}: (\d+) ended status (\d) code (\d+) (\d+)/(\d+)$")
 
-
-def wait_for(predicate, what):
-    """Poll PREDICATE (bounded in time and count) until it is true."""
-    deadline = time.monotonic() + WAIT_LIMIT
-    for _ in range(WAIT_LIMIT * 50):
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.02)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def listening_socket(path, kind=socket.SOCK_STREAM, backlog=64):

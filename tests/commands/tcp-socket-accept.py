@@ -21,8 +21,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, PYTHON, USAGE, ToolkitTestCase, applet_link, main,
-                     open_descriptors, probe, run, which)
+from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, PYTHON, USAGE, ToolkitTestCase, applet_link,
+                     main, open_descriptors, probe, run, which, wait_for)
 
 APPLET = "tcp-socket-accept"
 ACCEPT = applet_link(APPLET)
@@ -72,18 +72,6 @@ STARTED = re.compile(rf"^{APPLET}: (\d+) started (\d+)/(\d+)$")
 CONNECTION = re.compile(rf"^{APPLET}: (\d+) (\S+) (\d+) (\S+) (\d+)$")
 ENDED = re.compile(rf"^{APPLET}: (\d+) ended status (\d) code (\d+) (\d+)/(\d+)$")
 
-
-def wait_for(predicate, what):
-    """Poll PREDICATE (bounded in time and count) until it is true."""
-    deadline = time.monotonic() + WAIT_LIMIT
-    for _ in range(WAIT_LIMIT * 50):
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.02)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def family_of(host):

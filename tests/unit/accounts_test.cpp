@@ -294,3 +294,11 @@ BOOST_AUTO_TEST_CASE(lookups_say_unknown_without_throwing) {
     BOOST_TEST(!lookup_account("toolkit-no-such-user").has_value());
     BOOST_TEST(!lookup_group("toolkit-no-such-group").has_value());
 }
+
+BOOST_AUTO_TEST_CASE(account_ids_are_plain_decimal_within_range) {
+    BOOST_TEST(read_account_id("0").value_or(1) == 0u);
+    BOOST_TEST(read_account_id("65534").value_or(0) == 65534u);
+    BOOST_TEST(read_account_id("4294967294").value_or(0) == 4294967294u);
+    for (std::string_view bad : {"", "4294967295", "99999999999", "-1", "0x10", "1 ", " 1", "1a"})
+        BOOST_TEST(!read_account_id(bad).has_value(), bad);
+}
