@@ -61,30 +61,38 @@ class SetLimits : public Step {
     bool verbose_;
 };
 
+// The options that set one resource each, in the order they are applied.
+struct Resource {
+    std::string_view name;
+    const char* option; // for messages
+    int resource;
+};
+constexpr Resource resources[] = {
+    {"address-space", "-a", RLIMIT_AS},  {"data", "-d", RLIMIT_DATA},
+    {"stack", "-s", RLIMIT_STACK},       {"locked", "-l", RLIMIT_MEMLOCK},
+    {"open-files", "-o", RLIMIT_NOFILE}, {"processes", "-p", RLIMIT_NPROC},
+    {"file-size", "-f", RLIMIT_FSIZE},   {"core", "-c", RLIMIT_CORE},
+    {"resident", "-r", RLIMIT_RSS},      {"cpu-time", "-t", RLIMIT_CPU},
+};
+
+void add(std::vector<Limit>& limits, const char* option, int resource,
+         std::optional<std::string_view> text) {
+    if (!text) return;
+    bool to_hard = *text == "=";
+    rlim_t value = to_hard ? 0 : parse_number(option, *text, 0, RLIM_INFINITY);
+    limits.push_back(Limit{resource, option, to_hard, value});
+}
+
 // The planner's signature is AppletInfo::plan's, whether it takes operands or not.
 // cppcheck-suppress constParameterCallback
 std::unique_ptr<Step> plan(Invocation& invocation) {
     const ParsedOptions& given = invocation.options();
     std::vector<Limit> limits;
-    auto add = [&](const char* option, int resource, std::optional<std::string_view> text) {
-        if (!text) return;
-        bool to_hard = *text == "=";
-        rlim_t value = to_hard ? 0 : parse_number(option, *text, 0, RLIM_INFINITY);
-        limits.push_back(Limit{resource, option, to_hard, value});
-    };
     // -m first, so that a resource of its own given beside it wins, whatever the order.
     for (int resource : {RLIMIT_DATA, RLIMIT_STACK, RLIMIT_MEMLOCK, RLIMIT_AS})
-        add("-m", resource, given.text("memory"));
-    add("-a", RLIMIT_AS, given.text("address-space"));
-    add("-d", RLIMIT_DATA, given.text("data"));
-    add("-s", RLIMIT_STACK, given.text("stack"));
-    add("-l", RLIMIT_MEMLOCK, given.text("locked"));
-    add("-o", RLIMIT_NOFILE, given.text("open-files"));
-    add("-p", RLIMIT_NPROC, given.text("processes"));
-    add("-f", RLIMIT_FSIZE, given.text("file-size"));
-    add("-c", RLIMIT_CORE, given.text("core"));
-    add("-r", RLIMIT_RSS, given.text("resident"));
-    add("-t", RLIMIT_CPU, given.text("cpu-time"));
+        add(limits, "-m", resource, given.text("memory"));
+    for (const Resource& resource : resources)
+        add(limits, resource.option, resource.resource, given.text(resource.name));
     return std::make_unique<SetLimits>(std::move(limits), given.has("verbose"));
 }
 
