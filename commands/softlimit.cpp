@@ -14,18 +14,18 @@ namespace toolkit::applets {
 namespace {
 
 const OptionSpec options[] = {
-    {"memory", 'm', OptionKind::text, "N", "the same N for -d, -s, -l and -a"},
-    {"address-space", 'a', OptionKind::text, "N", "bytes of address space (RLIMIT_AS)"},
-    {"data", 'd', OptionKind::text, "N", "bytes of data segment (RLIMIT_DATA)"},
-    {"stack", 's', OptionKind::text, "N", "bytes of stack (RLIMIT_STACK)"},
-    {"locked", 'l', OptionKind::text, "N", "bytes of locked memory (RLIMIT_MEMLOCK)"},
-    {"open-files", 'o', OptionKind::text, "N", "open descriptors (RLIMIT_NOFILE)"},
-    {"processes", 'p', OptionKind::text, "N", "processes of the user (RLIMIT_NPROC)"},
-    {"file-size", 'f', OptionKind::text, "N", "bytes of a file written (RLIMIT_FSIZE)"},
-    {"core", 'c', OptionKind::text, "N", "bytes of a core dump (RLIMIT_CORE)"},
-    {"resident", 'r', OptionKind::text, "N", "bytes of resident memory (RLIMIT_RSS)"},
-    {"cpu-time", 't', OptionKind::text, "N", "seconds of processor time (RLIMIT_CPU)"},
-    {"verbose", 'v', OptionKind::flag, "", "warn when a limit is lowered to the hard limit"},
+    {"memory", 'm', OptionKind::text, "N", "-d, -s, -l and -a at once"},
+    {"address-space", 'a', OptionKind::text, "N", "RLIMIT_AS, bytes"},
+    {"data", 'd', OptionKind::text, "N", "RLIMIT_DATA, bytes"},
+    {"stack", 's', OptionKind::text, "N", "RLIMIT_STACK, bytes"},
+    {"locked", 'l', OptionKind::text, "N", "RLIMIT_MEMLOCK, bytes"},
+    {"open-files", 'o', OptionKind::text, "N", "RLIMIT_NOFILE, descriptors"},
+    {"processes", 'p', OptionKind::text, "N", "RLIMIT_NPROC, processes"},
+    {"file-size", 'f', OptionKind::text, "N", "RLIMIT_FSIZE, bytes"},
+    {"core", 'c', OptionKind::text, "N", "RLIMIT_CORE, bytes"},
+    {"resident", 'r', OptionKind::text, "N", "RLIMIT_RSS, bytes"},
+    {"cpu-time", 't', OptionKind::text, "N", "RLIMIT_CPU, seconds"},
+    {"verbose", 'v', OptionKind::flag, "", "warn when a limit is capped at the hard one"},
 };
 
 struct Limit {
@@ -47,9 +47,11 @@ class SetLimits : public Step {
             // Above the hard limit only root could go, and it would raise the hard one: cap it.
             if (now.rlim_cur > now.rlim_max) {
                 if (verbose_)
-                    warning(limit.option, std::to_string(limit.value) +
-                                              " is above the hard limit; set to " +
-                                              std::to_string(now.rlim_max));
+                    MessageLine("WARNING", limit.option, "")
+                        .add(limit.value)
+                        .add(" is above the hard limit; set to ")
+                        .add(now.rlim_max)
+                        .write();
                 now.rlim_cur = now.rlim_max;
             }
             if (::setrlimit(limit.resource, &now) < 0) throw system_error(limit.option, errno);
