@@ -163,6 +163,13 @@ TOOLKIT_ON_FOREIGN_STACK void write_line(std::string_view line) {
     child::exit(status);
 }
 
+// Whether the file a failed execve named is there (a lambda would be
+// instrumented: this runs on the child's own stack).
+struct PathExists {
+    const char* path;
+    TOOLKIT_ON_FOREIGN_STACK bool operator()() const { return child::exists(path); }
+};
+
 TOOLKIT_ON_FOREIGN_STACK int exec_child(void* argument) {
     const ExecPlan& plan = *static_cast<const ExecPlan*>(argument);
     // accept4 set close-on-exec on the connection; dup2 gives 0 and 1 without it.
@@ -178,7 +185,7 @@ TOOLKIT_ON_FOREIGN_STACK int exec_child(void* argument) {
     if (plan.signals->sigpipe_default) child::set_disposition(SIGPIPE, SIG_DFL);
     child::set_mask(&plan.signals->mask);
     int err = static_cast<int>(-child::execute(plan));
-    ExecError error = exec_error(err, [&plan] { return child::exists(plan.path); });
+    ExecError error = exec_error(err, PathExists{plan.path});
     fatal(plan.path, err, error.status, error.hint);
 }
 
