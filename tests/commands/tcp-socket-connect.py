@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, USAGE, TOOLKIT, ToolkitTestCase, main, probe,
-                     run, which)
+                     run, wait_for, which)
 
 APPLET = "tcp-socket-connect"
 
@@ -146,6 +146,8 @@ class ConnectTest(ToolkitTestCase):
                 server = self.server(family, host)
                 results = self.case(APPLET, [host, str(server.port)] + SHOW,
                                     extra_env={"TCPLOCALHOST": "x", "TCPREMOTEHOST": "y", "TCPREMOTEINFO": "z"})
+                # The client may be done before the server's thread has accepted its connection.
+                wait_for(lambda: len(server.peers) >= 2, "both connections accepted")
                 for result, peer in zip(results, server.peers):
                     self.assertEqual(result.stdout,
                                      f"PROTO=TCP\nTCPLOCALIP={host}\nTCPLOCALPORT={peer[1]}\n"
@@ -163,6 +165,7 @@ class ConnectTest(ToolkitTestCase):
         # All of 127.0.0.0/8 is this machine's.
         self.case(APPLET, ["--local-address", "127.0.0.2", "127.0.0.1", str(server.port),
                            "printenv", "TCPLOCALIP"], stdout="127.0.0.2\n")
+        wait_for(lambda: len(server.peers) >= 2, "both connections accepted")
         self.assertEqual([peer[0] for peer in server.peers], ["127.0.0.2"] * 2)
         port = free_port()
         self.case(APPLET, ["--local-port", str(port), "127.0.0.1", str(server.port), "printenv", "TCPLOCALPORT"],
