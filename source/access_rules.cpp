@@ -135,7 +135,8 @@ void parse_prefix(std::string_view text, Rule& rule) {
         length -= 96;
     }
     rule.prefix_length = static_cast<std::uint8_t>(length);
-    rule.ipv4_mask = htonl(length == 0 ? 0u : ~0u << (32 - length));
+    // Only an IPv4 prefix (0..32 bits) is matched by mask; an IPv6 one by its bits.
+    if (rule.ipv4) rule.ipv4_mask = htonl(length == 0 ? 0u : ~0u << (32 - length));
 }
 
 void parse_match(std::string_view match, Rule& rule) {
