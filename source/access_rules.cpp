@@ -91,10 +91,9 @@ bool same_prefix(const std::array<std::uint8_t, 16>& a, const std::array<std::ui
         std::uint32_t x, y;
         std::memcpy(&x, a.data() + at, 4);
         std::memcpy(&y, b.data() + at, 4);
-        unsigned taken = bits < 32 ? bits : 32;
-        std::uint32_t mask = htonl(taken == 32 ? ~0u : ~(~0u >> taken));
+        std::uint32_t mask = bits >= 32 ? ~0u : htonl(~(~0u >> bits));
         if (((x ^ y) & mask) != 0) return false;
-        bits -= taken;
+        bits -= bits >= 32 ? 32 : bits;
     }
     return true;
 }
