@@ -70,12 +70,6 @@ SourceKey source_of(const sockaddr_storage& peer, const TcpSettings& settings) {
     return key;
 }
 
-// NAME says which option failed: "setsockopt" alone would not.
-void set_option(int fd, int level, int option, const char* name) {
-    int on = 1;
-    if (::setsockopt(fd, level, option, &on, sizeof on) < 0) throw system_error(name, errno);
-}
-
 // The address a client of a wildcard listener connected to. Not
 // local_inet_address(): its message would name our descriptor, which
 // tells the reader nothing.
@@ -119,8 +113,10 @@ class TcpFamily : public Family {
     bool describe(std::size_t index, int fd, const sockaddr_storage& peer, socklen_t length,
                   bool verbose, Connection& connection) override {
         try {
-            if (settings_.keepalives) set_option(fd, SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE");
-            if (settings_.no_delay) set_option(fd, IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY");
+            if (settings_.keepalives)
+                set_socket_option(fd, SOL_SOCKET, SO_KEEPALIVE, 1, "SO_KEEPALIVE");
+            if (settings_.no_delay)
+                set_socket_option(fd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY");
             InetAddress remote(peer, length);
             const Local& listener = listeners_[index];
             std::string local_ip = listener.ip.empty() ? connected_address(fd) : listener.ip;

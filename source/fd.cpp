@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <string>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +31,10 @@ void set_close_on_exec(int fd, bool on) {
     int wanted = on ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC);
     if (wanted != flags && ::fcntl(fd, F_SETFD, wanted) < 0)
         throw system_error(descriptor_name(fd), errno);
+}
+
+void set_socket_option(int fd, int level, int option, int value, const char* name) {
+    if (::setsockopt(fd, level, option, &value, sizeof value) < 0) throw system_error(name, errno);
 }
 
 void fd_move(int to, int from, bool copy) {

@@ -43,6 +43,10 @@ void fd_move(int to, int from, bool copy = false);
 
 void set_close_on_exec(int fd, bool on);
 
+// setsockopt(2) with an int VALUE; a failure is a system error naming the
+// option (NAME, "SO_REUSEADDR" say: "setsockopt" alone would not tell which).
+void set_socket_option(int fd, int level, int option, int value, const char* name);
+
 // What a file of MODE is, for messages: "a regular file", "a directory", ...
 std::string_view file_kind(mode_t mode);
 

@@ -56,10 +56,6 @@ struct InetListenPlan {
     Readiness readiness;
 };
 
-void set_option(int fd, int level, int option, int value, const char* what) {
-    if (::setsockopt(fd, level, option, &value, sizeof value) < 0) throw system_error(what, errno);
-}
-
 class InetListen : public Step {
   public:
     explicit InetListen(InetListenPlan plan) : plan_(std::move(plan)) {}
@@ -78,15 +74,16 @@ class InetListen : public Step {
         // A restarted server binds again while the old one's connections linger in TIME_WAIT.
         // UDP has no such state, and there the option would let a second
         // socket share the port: only --reuse-port says so.
-        if (plan_.type == SOCK_STREAM) set_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
-        if (plan_.reuse_port) set_option(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
+        if (plan_.type == SOCK_STREAM)
+            set_socket_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
+        if (plan_.reuse_port) set_socket_option(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
         // Set either way: the system default (net.ipv6.bindv6only) must not decide.
-        if (v6) set_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, plan_.ipv6_only, "IPV6_V6ONLY");
+        if (v6) set_socket_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, plan_.ipv6_only, "IPV6_V6ONLY");
         if (plan_.free_bind) {
             if (v6)
-                set_option(fd, IPPROTO_IPV6, ipv6_freebind, 1, "IPV6_FREEBIND");
+                set_socket_option(fd, IPPROTO_IPV6, ipv6_freebind, 1, "IPV6_FREEBIND");
             else
-                set_option(fd, IPPROTO_IP, IP_FREEBIND, 1, "IP_FREEBIND");
+                set_socket_option(fd, IPPROTO_IP, IP_FREEBIND, 1, "IP_FREEBIND");
         }
         if (!plan_.device.empty() &&
             ::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, plan_.device.c_str(),

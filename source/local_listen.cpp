@@ -87,11 +87,6 @@ class UmaskGuard {
     mode_t saved_;
 };
 
-void set_flag(int fd, int option, const char* what) {
-    int on = 1;
-    if (::setsockopt(fd, SOL_SOCKET, option, &on, sizeof on) < 0) throw system_error(what, errno);
-}
-
 // Drop every datagram waiting on FD (each recv takes one whole, whatever the buffer).
 void discard_queued(int fd) {
     char byte;
@@ -128,8 +123,10 @@ class Listen : public Step {
         const int type = plan_.kind->type;
         UniqueFd socket(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
         if (!socket) throw system_error("socket", errno);
-        if (plan_.pass_credentials) set_flag(socket.get(), SO_PASSCRED, "SO_PASSCRED");
-        if (plan_.pass_security) set_flag(socket.get(), SO_PASSSEC, "SO_PASSSEC");
+        if (plan_.pass_credentials)
+            set_socket_option(socket.get(), SOL_SOCKET, SO_PASSCRED, 1, "SO_PASSCRED");
+        if (plan_.pass_security)
+            set_socket_option(socket.get(), SOL_SOCKET, SO_PASSSEC, 1, "SO_PASSSEC");
         std::optional<SocketNode> node;
         if (!plan_.address.abstract()) {
             node.emplace(plan_.name);

@@ -175,6 +175,25 @@ class ConnectTest(ToolkitTestCase):
         self.case(APPLET, ["--local-address", "::1", "--local-port", str(port), "::1", str(server6.port),
                            "printenv", "TCPLOCALIP", "TCPLOCALPORT"], stdout=f"::1\n{port}\n")
 
+    def test_local_port_of_a_connection_in_time_wait(self):
+        # A connection from PORT that this side closed first lingers in TIME_WAIT;
+        # giving PORT again must work, as with tcpclient (SO_REUSEADDR).
+        port = free_port()
+        with socket.socket() as listener, socket.socket() as client:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(1)
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            client.bind(("127.0.0.1", port))
+            client.connect(listener.getsockname())
+            accepted, _ = listener.accept()
+            client.close()
+            accepted.close()
+        wait_for(lambda: f":{port} " in run(["ss", "-tanH", "state", "time-wait"]).stdout,
+                 "the first connection in TIME_WAIT")
+        server = self.server()
+        self.case(APPLET, ["--local-port", str(port), "127.0.0.1", str(server.port),
+                           "printenv", "TCPLOCALPORT"], stdout=f"{port}\n")
+
     def test_connect_timeout_that_is_not_reached(self):
         server = self.server()
         self.case(APPLET, ["--connect-timeout", "20", "127.0.0.1", str(server.port)] + TALK,

@@ -255,6 +255,8 @@ FAULTS = [
           ["socket", "Too many open files"]),
     Fault(TCP_CONNECT, ["--local-address", "127.0.0.1", "127.0.0.1", "{port}"], "bind", r"AF_INET",
           "EADDRINUSE", FAILURE, ["127.0.0.1 port 0: Address already in use"]),
+    Fault(TCP_CONNECT, ["--local-port", "40999", "127.0.0.1", "{port}"], "setsockopt", r"SO_REUSEADDR",
+          "ENOPROTOOPT", FAILURE, ["SO_REUSEADDR", "Protocol not available"]),
     Fault(TCP_CONNECT, ["127.0.0.1", "{port}"], "connect", r"AF_INET", "ECONNREFUSED", FAILURE,
           ["127.0.0.1 port {port}: Connection refused"]),
     Fault(TCP_CONNECT, ["127.0.0.1", "{port}"], "connect", r"AF_INET", "ENETUNREACH", FAILURE,
