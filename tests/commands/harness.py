@@ -122,6 +122,18 @@ def wait_for(predicate, what, limit=WAIT_LIMIT):
     raise AssertionError(f"gave up waiting for {what}")
 
 
+def listening(path):
+    """True once a local socket bound to PATH listens: the node exists from
+    bind(), a moment before listen(), and a client connecting in between is
+    refused. /proc/net/unix marks a listening socket with __SO_ACCEPTCON."""
+    with open("/proc/net/unix") as table:
+        for line in table.read().splitlines()[1:]:
+            fields = line.split()
+            if len(fields) >= 8 and fields[7] == path and int(fields[3], 16) & 0x10000:
+                return True
+    return False
+
+
 def probe(code):
     """argv of a small Python program, for the end of a chain."""
     return [PYTHON, "-c", code]

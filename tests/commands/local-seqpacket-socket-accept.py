@@ -14,8 +14,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, USAGE, ToolkitTestCase, applet_link, main,
-                     probe, run, wait_for)
+from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, USAGE, ToolkitTestCase, applet_link, listening,
+                     main, probe, run, wait_for)
 
 APPLET = "local-seqpacket-socket-accept"
 ACCEPT = applet_link(APPLET)
@@ -174,7 +174,7 @@ class AcceptTest(ToolkitTestCase):
             os.killpg(server.pid, signal.SIGKILL)
             server.communicate(timeout=WAIT_LIMIT)
         self.addCleanup(stop)
-        wait_for(lambda: os.path.exists(path), "the socket")
+        wait_for(lambda: listening(path), "the socket to listen")
         for _ in range(2):
             with connect(path) as client:
                 client.send(b"first")

@@ -14,8 +14,8 @@ import tempfile
 import threading
 import time
 
-from harness import (FAILURE, NOT_FOUND, USAGE, ToolkitTestCase, applet_link, forms, main, probe,
-                     run, which, wait_for)
+from harness import (FAILURE, NOT_FOUND, USAGE, ToolkitTestCase, applet_link, forms, listening, main,
+                     probe, run, which, wait_for)
 
 APPLET = "local-stream-socket-accept"
 ACCEPT = applet_link(APPLET)
@@ -841,7 +841,7 @@ class ServerHygiene(AcceptTestCase):
                 pass
             process.wait(timeout=WAIT_LIMIT)
         self.addCleanup(stop)
-        wait_for(lambda: os.path.exists(path) or process.poll() is not None, "the socket")
+        wait_for(lambda: listening(path) or process.poll() is not None, "the socket to listen")
         return process, path
 
     def test_upstart_and_systemd_variables_of_the_listener_stop_at_the_server(self):

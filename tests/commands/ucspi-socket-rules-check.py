@@ -14,8 +14,8 @@ import subprocess
 import tempfile
 import time
 
-from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, USAGE, ToolkitTestCase, applet_link, main, run,
-                     which)
+from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, USAGE, ToolkitTestCase, applet_link, listening, main,
+                     run, which)
 
 APPLET = "ucspi-socket-rules-check"
 LISTEN = "local-stream-socket-listen"
@@ -237,17 +237,6 @@ class PlanTime(RulesTestCase):
         result = run([applet_link(LISTEN), node, ACCEPT, APPLET, "--rules", bad + ".missing", "printenv"])
         self.assertFatal(result, APPLET, FAILURE, bad + ".missing")
         self.assertFalse(os.path.lexists(node), "the socket node was created")
-
-
-def listening(path):
-    """True once a socket bound to PATH listens: the node exists from bind(), a
-    moment before listen(), and a client connecting in between is refused."""
-    with open("/proc/net/unix") as table:
-        for line in table.read().splitlines()[1:]:
-            fields = line.split()
-            if len(fields) >= 8 and fields[7] == path and int(fields[3], 16) & 0x10000:
-                return True
-    return False
 
 
 def nobody():

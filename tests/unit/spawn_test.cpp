@@ -128,7 +128,30 @@ BOOST_AUTO_TEST_CASE(the_connection_is_on_0_and_1_only) {
     }
 }
 
+// Every catchable signal at its default action while it lives, whatever this
+// test program inherited (a shell started in the background ignores SIGINT
+// and SIGQUIT, nohup SIGHUP): what a child inherits is then known exactly.
+class DefaultDispositions {
+  public:
+    DefaultDispositions() {
+        struct sigaction plain {};
+        plain.sa_handler = SIG_DFL;
+        for (int signal = 1; signal < NSIG; ++signal)
+            ::sigaction(signal, &plain, &saved_[signal]);
+    }
+    ~DefaultDispositions() {
+        for (int signal = 1; signal < NSIG; ++signal)
+            ::sigaction(signal, &saved_[signal], nullptr);
+    }
+    DefaultDispositions(const DefaultDispositions&) = delete;
+    DefaultDispositions& operator=(const DefaultDispositions&) = delete;
+
+  private:
+    struct sigaction saved_[NSIG] {};
+};
+
 BOOST_AUTO_TEST_CASE(the_child_gets_the_inherited_signal_state_back) {
+    DefaultDispositions plain_start;
     // The server (this process) ignores SIGPIPE and blocks SIGCHLD for itself.
     struct sigaction ignore {
     }, old_pipe{};
