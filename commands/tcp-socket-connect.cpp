@@ -43,8 +43,8 @@ class TcpConnect : public Step {
         UniqueFd socket(
             ::socket(plan_.remote.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
         if (!socket) throw system_error("socket", errno);
-        // As tcpclient: a port of its own given again while its last
-        // connection lingers in TIME_WAIT can be bound.
+        // A port given again while its last connection lingers in TIME_WAIT
+        // can be bound (tcpclient's -p cannot).
         if (plan_.local && plan_.local->port() != 0)
             set_socket_option(socket.get(), SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
         if (plan_.local && ::bind(socket.get(), plan_.local->get(), plan_.local->length()) < 0)

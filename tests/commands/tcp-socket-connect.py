@@ -177,7 +177,7 @@ class ConnectTest(ToolkitTestCase):
 
     def test_local_port_of_a_connection_in_time_wait(self):
         # A connection from PORT that this side closed first lingers in TIME_WAIT;
-        # giving PORT again must work, as with tcpclient (SO_REUSEADDR).
+        # giving PORT again must work (SO_REUSEADDR; tcpclient -p fails here).
         port = free_port()
         with socket.socket() as listener, socket.socket() as client:
             listener.bind(("127.0.0.1", 0))
