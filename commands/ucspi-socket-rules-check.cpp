@@ -5,6 +5,7 @@
 #include "chain.hpp"
 #include "diagnostics.hpp"
 
+#include <optional>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -32,14 +33,41 @@ class CheckRules : public Step {
         rules_ = parse_rules(planned_.text(), path_);
     }
 
+    // In the server, before a child: a file edited since is parsed here, once,
+    // and not again in every child. A file that cannot be read or parsed is
+    // left to the children, which deny with an ERROR line each; the server
+    // tries it again only once it has changed again.
+    void refresh() override {
+        if (!planned_.may_differ_from(path_)) return;
+        if (rejected_ && !rejected_->may_differ_from(path_)) return;
+        try {
+            RulesFile now = RulesFile::read(path_);
+            try {
+                std::vector<Rule> rules = parse_rules(now.text(), path_);
+                planned_ = std::move(now); // the rules' views follow the buffer it owns
+                rules_ = std::move(rules);
+                rejected_.reset();
+            } catch (const Failure&) {
+                rejected_ = std::move(now);
+            }
+        } catch (...) {
+            // Nothing here may stop the server: its children decide for themselves.
+        }
+    }
+
     void run(Chain& chain) override {
         try {
             Client client = client_from_environment(chain.environment);
             RulesFile now = RulesFile::read(path_);
             // Unchanged since the chain was planned (a server's children inherit
-            // that plan): nothing to parse or look up again.
-            Verdict verdict = now.same_as(planned_) ? first_match(rules_, client)
-                                                    : first_match(now.text(), path_, client);
+            // that plan): nothing to parse or look up again. Changed: parsed whole,
+            // so that a bad line anywhere denies, as it would have stopped the chain.
+            if (!now.same_as(planned_)) {
+                std::vector<Rule> rules = parse_rules(now.text(), path_);
+                planned_ = std::move(now); // the rules' views follow the buffer it owns
+                rules_ = std::move(rules);
+            }
+            Verdict verdict = first_match(rules_, client);
             if (verdict.line == 0) {
                 if (!quiet_) error(path_, "no rule matched the " + describe(client));
                 if (verbose_) log("deny " + path_ + ": no rule matched");
@@ -59,9 +87,8 @@ class CheckRules : public Step {
 
   private:
     // One -v line; callers test verbose_ first, so that a quiet check builds no text.
-    static void log(const std::string& text) {
-        write_all(STDERR_FILENO, std::string(program_name()) + ": " + std::to_string(::getpid()) +
-                                     " " + text + "\n");
+    static void log(std::string_view text) {
+        MessageLine().add(::getpid()).add(" ").add(text).write();
     }
     // A denied connection simply ends: nothing else runs, and it is no failure.
     [[noreturn]] static void end_connection(Chain& chain) {
@@ -73,6 +100,7 @@ class CheckRules : public Step {
     bool verbose_, quiet_;
     RulesFile planned_;
     std::vector<Rule> rules_;
+    std::optional<RulesFile> rejected_; // the last file the server could not parse
 };
 
 // Every planner has the signature AppletInfo::plan gives, whether it takes operands or not.

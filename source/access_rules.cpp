@@ -188,8 +188,8 @@ void check_assignment(std::string_view word) {
             throw bad(quoted(name) + " is not a variable name (letters, digits, _)");
 }
 
-// Calls VISIT(rule) for every rule of TEXT in order, until it returns true.
-// A failure on a line, from parsing or from VISIT, names PATH:LINE.
+// Calls VISIT(rule) for every rule of TEXT in order. A failure on a line,
+// from parsing or from VISIT, names PATH:LINE.
 template <typename Visit>
 void for_each_rule(std::string_view text, std::string_view path, Visit visit) {
     std::size_t number = 0;
@@ -205,7 +205,7 @@ void for_each_rule(std::string_view text, std::string_view path, Visit visit) {
             std::optional<Rule> rule = parse_rule(line);
             if (!rule) continue;
             rule->line = number;
-            if (visit(*rule)) return;
+            visit(*rule);
         } catch (const Failure& failure) {
             throw located(path, number, failure);
         }
@@ -237,6 +237,20 @@ inline bool hit(const Rule& rule, const Client& client) {
 
 bool needs_name(const Rule& rule) {
     return rule.kind == RuleKind::user || rule.kind == RuleKind::group;
+}
+
+// user: and group: get their number from the account database; an unknown
+// name is a usage Failure without a subject, a database that cannot be read 111.
+void resolve_name(Rule& rule) {
+    if (rule.kind == RuleKind::user) {
+        auto account = lookup_account(rule.name);
+        if (!account) throw bad("no such user " + quoted(rule.name));
+        rule.id = account->uid;
+    } else {
+        auto gid = lookup_group(rule.name);
+        if (!gid) throw bad("no such group " + quoted(rule.name));
+        rule.id = *gid;
+    }
 }
 
 // The values come from whatever started us: they are not repeated in messages.
@@ -284,33 +298,6 @@ std::optional<Rule> parse_rule(std::string_view line) {
         rule.assignments = std::string_view(first, static_cast<std::size_t>(last - first));
     }
     return rule;
-}
-
-bool applies_to(const Rule& rule, Client::Protocol protocol) {
-    switch (rule.kind) {
-    case RuleKind::any:
-        return true;
-    case RuleKind::ip:
-        return protocol == Client::Protocol::tcp;
-    default:
-        return protocol == Client::Protocol::unix_socket;
-    }
-}
-
-void resolve_name(Rule& rule) {
-    if (rule.kind == RuleKind::user) {
-        auto account = lookup_account(rule.name);
-        if (!account) throw bad("no such user " + quoted(rule.name));
-        rule.id = account->uid;
-    } else if (rule.kind == RuleKind::group) {
-        auto gid = lookup_group(rule.name);
-        if (!gid) throw bad("no such group " + quoted(rule.name));
-        rule.id = *gid;
-    }
-}
-
-bool matches(const Rule& rule, const Client& client) {
-    return hit(rule, client);
 }
 
 Client client_from_environment(const PendingEnvironment& environment) {
@@ -373,6 +360,8 @@ RulesFile RulesFile::read(const std::string& path) {
     file.inode_ = status.st_ino;
     file.modified_seconds_ = status.st_mtim.tv_sec;
     file.modified_nanoseconds_ = status.st_mtim.tv_nsec;
+    file.changed_seconds_ = status.st_ctim.tv_sec;
+    file.changed_nanoseconds_ = status.st_ctim.tv_nsec;
     // One byte more than its size, so that one read finds the end of a file that did not grow.
     std::size_t capacity = static_cast<std::size_t>(status.st_size) + 1;
     file.text_.reset(new char[capacity]);
@@ -398,12 +387,44 @@ bool RulesFile::same_as(const RulesFile& other) const {
            modified_nanoseconds_ == other.modified_nanoseconds_ && text() == other.text();
 }
 
+bool RulesFile::may_differ_from(const std::string& path) const {
+    struct stat status;
+    if (::stat(path.c_str(), &status) < 0) return true;
+    // The change time moves with every write and rename, even when a tool puts
+    // the modification time back (cp -p, rsync -t).
+    return status.st_dev != device_ || status.st_ino != inode_ ||
+           static_cast<std::size_t>(status.st_size) != size_ ||
+           status.st_mtim.tv_sec != modified_seconds_ ||
+           status.st_mtim.tv_nsec != modified_nanoseconds_ ||
+           status.st_ctim.tv_sec != changed_seconds_ ||
+           status.st_ctim.tv_nsec != changed_nanoseconds_;
+}
+
 std::vector<Rule> parse_rules(std::string_view text, std::string_view path) {
     std::vector<Rule> rules;
-    for_each_rule(text, path, [&rules](Rule& rule) {
-        if (needs_name(rule)) resolve_name(rule);
+    // A long file names the same few accounts again and again, and a look-up
+    // may read the whole account database: each name is looked up once.
+    struct Resolved {
+        RuleKind kind;
+        std::string_view name;
+        std::uint32_t id;
+    };
+    constexpr std::size_t remembered = 64;
+    std::vector<Resolved> resolved;
+    for_each_rule(text, path, [&](Rule& rule) {
+        if (needs_name(rule)) {
+            auto known = std::find_if(resolved.begin(), resolved.end(), [&](const Resolved& r) {
+                return r.kind == rule.kind && r.name == rule.name;
+            });
+            if (known != resolved.end()) {
+                rule.id = known->id;
+            } else {
+                resolve_name(rule);
+                if (resolved.size() < remembered)
+                    resolved.push_back({rule.kind, rule.name, rule.id});
+            }
+        }
         rules.push_back(rule);
-        return false;
     });
     return rules;
 }
@@ -412,19 +433,6 @@ Verdict first_match(std::span<const Rule> rules, const Client& client) {
     for (const Rule& rule : rules)
         if (hit(rule, client)) return Verdict{rule.allow, rule.line, rule.assignments};
     return Verdict{};
-}
-
-Verdict first_match(std::string_view text, std::string_view path, const Client& client) {
-    Verdict verdict;
-    for_each_rule(text, path, [&](Rule& rule) {
-        // A name is looked up only when its rule could match this client.
-        if (!applies_to(rule, client.protocol)) return false;
-        if (needs_name(rule)) resolve_name(rule);
-        if (!hit(rule, client)) return false;
-        verdict = Verdict{rule.allow, rule.line, rule.assignments};
-        return true;
-    });
-    return verdict;
 }
 
 void apply_assignments(std::string_view assignments, PendingEnvironment& environment) {

@@ -56,14 +56,6 @@ struct Rule {
 // Names are not resolved here.
 std::optional<Rule> parse_rule(std::string_view line);
 
-// True when RULE is of a kind that can match a client of PROTOCOL (ip: only TCP;
-// uid:, gid:, user:, group: only UNIX).
-bool applies_to(const Rule& rule, Client::Protocol protocol);
-// user: and group: get their number from the account database; an unknown
-// name is a usage Failure without a subject, a database that cannot be read 111.
-void resolve_name(Rule& rule);
-bool matches(const Rule& rule, const Client& client);
-
 // A rules file as read once: its text, and what says whether it changed since.
 class RulesFile {
   public:
@@ -73,6 +65,10 @@ class RulesFile {
     // Same file, same modification time, same bytes: what was parsed from
     // OTHER holds for this one too, names resolved included.
     bool same_as(const RulesFile& other) const;
+    // Whether PATH may have changed since it was read: another file there, or
+    // another size, modification or change time. Cheaper than reading it; an
+    // error (the file gone, say) counts as a change.
+    bool may_differ_from(const std::string& path) const;
 
   private:
     // Not a std::string: growing one fills it with zeros first, which costs as
@@ -83,11 +79,13 @@ class RulesFile {
     ino_t inode_ = 0;
     std::int64_t modified_seconds_ = 0;
     long modified_nanoseconds_ = 0;
+    std::int64_t changed_seconds_ = 0;
+    long changed_nanoseconds_ = 0;
 };
 
-// Every rule of TEXT, names resolved. The first bad line is a Failure whose
-// subject is PATH:LINE (100 for the line itself, 111 when the account database
-// cannot be read).
+// Every rule of TEXT, names resolved: a file is taken whole or not at all. The
+// first bad line is a Failure whose subject is PATH:LINE (100 for the line
+// itself, 111 when the account database cannot be read).
 std::vector<Rule> parse_rules(std::string_view text, std::string_view path);
 
 struct Verdict {
@@ -98,9 +96,6 @@ struct Verdict {
 
 // The first of RULES that matches CLIENT; none is a deny.
 Verdict first_match(std::span<const Rule> rules, const Client& client);
-// The same from the text: lines are parsed, and names resolved, only up to
-// the first match; a bad line before it is a Failure naming PATH:LINE.
-Verdict first_match(std::string_view text, std::string_view path, const Client& client);
 
 // Set each VAR=VALUE of a rule's (checked) assignments.
 void apply_assignments(std::string_view assignments, PendingEnvironment& environment);

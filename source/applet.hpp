@@ -24,6 +24,10 @@ class Step {
     // A link that listens says what readiness it was asked to signal (see
     // readiness.hpp); the chain signals it once, after its last such link.
     virtual const Readiness* readiness() const { return nullptr; }
+    // In a server (an accept link before this one), just before each child
+    // that will run this link starts: bring what was planned up to date, so
+    // that every child inherits it instead of redoing it (see Chain::refresh_rest).
+    virtual void refresh() {}
 };
 
 // What the links planned so far will have changed by the time the final

@@ -88,6 +88,11 @@ void Chain::run_from(std::size_t index) {
     exec_program(program_path_, program_argv_, environment.envp());
 }
 
+void Chain::refresh_rest() {
+    for (std::size_t i = position_ + 1; i < links_.size(); ++i)
+        links_[i].step->refresh();
+}
+
 void Chain::run_rest_in_child() {
     forget_failure_actions();
     try {

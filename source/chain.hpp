@@ -29,6 +29,10 @@ class Chain {
     // _exit; it never unwinds into the parent's code.
     [[noreturn]] void run_rest_in_child();
 
+    // For a link that forks (accept), before each child: let the links after
+    // the current one refresh their plan (Step::refresh) for the child to inherit.
+    void refresh_rest();
+
     // What the listen links of the chain asked for, together.
     const Readiness& readiness() const { return readiness_; }
 

@@ -337,6 +337,7 @@ pid_t Server::start_child(int connection) {
                                           base_envp_, &connection_.variables, connection,
                                           &signals_});
     // The next program is an applet: a real fork, and the chain goes on in the child.
+    chain_.refresh_rest();
     pid_t pid = ::fork();
     if (pid == 0) run_chain_in_child(connection);
     return pid;

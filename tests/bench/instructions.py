@@ -28,6 +28,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rules as rules_bench  # noqa: E402  (the rules check counted alone, as tests/bench/rules.py does)
+
 ARGS = [a for a in sys.argv[1:] if a != "--check"]
 CHECK = "--check" in sys.argv[1:]
 TOOLKIT = os.path.abspath(ARGS[0] if ARGS else os.environ.get("TOOLKIT", "build/toolkit"))
@@ -127,8 +130,9 @@ def serve(links, workdir, tag, connections, chain, connect):
         # A child starts with a copy of its parent's counters: zero them where it begins.
         # Under Valgrind every child is a fork (see source/spawn.cpp); its
         # execve is a system call made without libc, in child::execute.
+        # A child that runs further links in-process is a plain fork: zeroed where those links start.
         ["valgrind", "--tool=callgrind", "--dump-before=*execve*", "--dump-before=*child*execute*",
-         "--zero-before=*exec_child*",
+         "--zero-before=*exec_child*", "--zero-before=*run_rest_in_child*",
          f"--callgrind-out-file={os.path.join(workdir, tag)}.%p",
          os.path.join(links, chain[0]), *chain[1:]],
         env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -217,6 +221,20 @@ def main():
         if "softlimit" in applets:
             rows.append(("softlimit -m 64000000 true (whole start-up, options)",
                          callgrind([os.path.join(links, "softlimit"), "-m", "64000000", TRUE], workdir)))
+        # SPEC's container entry point, every link in one process.
+        if {"envdir", "setlock", "chdir", "umask"} <= applets and os.geteuid() == 0:
+            env_dir = os.path.join(workdir, "env")
+            os.mkdir(env_dir)
+            for name, value in (("GREETING", "hello"), ("LANG", "C"), ("SERVICE", "app")):
+                with open(os.path.join(env_dir, name), "w") as f:
+                    f.write(value + "\n")
+            os.symlink(TOOLKIT, os.path.join(links, "envdir"))
+            rows.append(("entry point: envdir softlimit setlock chdir umask setuidgid true",
+                         callgrind([os.path.join(links, "envdir"), env_dir, "softlimit", "-m", "64000000",
+                                    "setlock", "-n", os.path.join(workdir, "lock"), "chdir", workdir,
+                                    "umask", "027", "setuidgid", "nobody", TRUE], workdir)))
+        else:
+            notes.append("entry point: not measured (needs root and envdir, setlock, chdir, umask)")
         path = os.path.join(workdir, "local-socket")
         rows += per_connection(links, workdir, "local accept",
                                ["local-stream-socket-listen", "--backlog", "64", path,
@@ -229,22 +247,24 @@ def main():
         else:
             notes.append("tcp accept: not measured (tcp-socket-listen or tcp-socket-accept is not in toolkit --list)")
         if "ucspi-socket-rules-check" in applets:
-            rules = os.path.join(workdir, "rules")
-            with open(rules, "w") as f:
-                f.write("uid:4294967294 deny\n* allow\n")
-            os.chmod(rules, 0o644)
+            # 1,000 rules, the client's the last: what the check adds to the server's loop (a
+            # look at the file's status before each child) and to each child, and the check
+            # alone after the file was edited under a running server (the server parses it once).
             path = os.path.join(workdir, "rules-socket")
-            plain = per_connection(links, workdir, "rules plain",
+            rules_file = os.path.join(workdir, "rules")
+            with open(rules_file, "w") as f:
+                f.write(rules_bench.rules("uid", 1000))
+            os.chmod(rules_file, 0o644)
+            rows += per_connection(links, workdir, "1,000 rules",
                                    ["local-stream-socket-listen", "--backlog", "64", path,
-                                    "local-stream-socket-accept", TRUE], unix_client(path))
-            path = os.path.join(workdir, "rules-socket-checked")
-            checked = per_connection(links, workdir, "rules checked",
-                                     ["local-stream-socket-listen", "--backlog", "64", path,
-                                      "local-stream-socket-accept", "ucspi-socket-rules-check", "--rules", rules,
-                                      TRUE], unix_client(path))
-            rows.append(("per rules check (2 rules, in the child)", checked[1][1] - plain[1][1]))
+                                    "local-stream-socket-accept", "ucspi-socket-rules-check", "--rules",
+                                    rules_file, TRUE], unix_client(path))
+            for applet in ("local-stream-socket-accept", "ucspi-socket-rules-check"):
+                os.symlink(TOOLKIT, os.path.join(links, applet))
+            rows.append(("rules check alone, 1,000 rules, file edited since start",
+                         rules_bench.per_connection(links, workdir, rules_bench.rules("uid", 1000), True)))
         else:
-            notes.append("per rules check: not measured (ucspi-socket-rules-check is not in toolkit --list)")
+            notes.append("rules check: not measured (ucspi-socket-rules-check is not in toolkit --list)")
 
     scale = float(os.environ.get("TOOLKIT_INSTRUCTION_BUDGET_SCALE", "1"))
     budgets = BUDGETS[build]

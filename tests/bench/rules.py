@@ -11,8 +11,8 @@ Each connection goes through a real server (listen, accept, rules-check,
 a local one, so these clients are UNIX ones; a TCP client's check is counted
 with the applet run by itself. Two cases:
 the file as it was when the server started (the children reuse what was
-parsed then), and the file edited since (each child parses it up to the
-match, looking names up as it goes).
+parsed then), and the file edited since (the server parses it again once,
+before the next child, and the children reuse that).
 """
 
 import glob
@@ -27,7 +27,6 @@ import sys
 import tempfile
 import time
 
-TOOLKIT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("TOOLKIT", "build/toolkit"))
 TRUE = shutil.which("true") or "/bin/true"
 ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
 CONNECTIONS = 10
@@ -124,8 +123,8 @@ def per_connection(links, workdir, text, edited):
 
 def tcp_check(links, workdir, count):
     """Ir of the check for a TCP client, COUNT ip: rules, the last matching: the
-    applet run by itself with the connection's variables (no TCP accept applet
-    yet). Planning and the check are in one process, so the file is unchanged."""
+    applet run by itself with the variables tcp-socket-accept would give it.
+    Planning and the check are in one process, so the file is unchanged."""
     path = os.path.join(workdir, f"tcp{count}.rules")
     with open(path, "w") as f:
         f.write("".join(f"ip:10.{i // 256 % 256}.{i % 256}.0/24 allow\n" for i in range(count - 1)))
@@ -140,6 +139,7 @@ def tcp_check(links, workdir, count):
 
 
 def main():
+    toolkit = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("TOOLKIT", "build/toolkit"))
     if not shutil.which("valgrind"):
         print("valgrind is not installed; nothing measured", file=sys.stderr)
         return 77
@@ -147,9 +147,9 @@ def main():
         links = os.path.join(workdir, "links")
         os.mkdir(links)
         for applet in ("local-stream-socket-listen", "local-stream-socket-accept", "ucspi-socket-rules-check"):
-            os.symlink(TOOLKIT, os.path.join(links, applet))
+            os.symlink(toolkit, os.path.join(links, applet))
         baseline = true_alone(workdir)
-        print(f"toolkit: {TOOLKIT}")
+        print(f"toolkit: {toolkit}")
         print(f"{'/bin/true, execve to exit (the exec of fork+exec)':<52} {baseline:>12,}")
         print(f"{'rules check per connection, matching rule last':<52} {'Ir':>12} {'of true':>8}")
         for kind in ("uid", "ip", "user"):

@@ -394,6 +394,21 @@ class EndToEnd(RulesTestCase):
         self.assertIn(f"{ERROR}{self.dir}/rules:1: uid:x: not a number from 0 to 4294967294 "
                       "(the connection is denied)\n", log)
 
+    def test_an_edit_that_breaks_the_file_after_the_match_denies(self):
+        # The rule for this client comes first; the line that is wrong, after it,
+        # would have stopped the chain: the connection is denied all the same.
+        server = self.serve(f"uid:{os.geteuid()} allow LEVEL=first\n")
+        self.assertEqual(self.connect(server).splitlines()[2], "first")
+        self.rules(f"uid:{os.geteuid()} allow LEVEL=second\nuser:toolkit-no-such-user deny\n")
+        self.assertEqual(self.connect(server), "")
+        log = server.wait_for_log("ERROR", 1)
+        self.assertIn(f'{ERROR}{self.dir}/rules:2: no such user "toolkit-no-such-user" '
+                      "(the connection is denied)\n", log)
+        self.assertEqual(self.connect(server), "")  # still broken: still denied
+        self.rules(f"uid:{os.geteuid()} allow LEVEL=mended\n")
+        self.assertEqual(self.connect(server).splitlines()[2], "mended")
+        self.assertIsNone(server.process.poll(), "the server stopped")
+
     def test_a_file_gone_or_unreadable_denies(self):
         server = self.serve("* allow LEVEL=open\n")
         self.assertEqual(self.connect(server).splitlines()[2], "open")
