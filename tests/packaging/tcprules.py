@@ -45,6 +45,20 @@ class Converter(unittest.TestCase):
         self.assertEqual((result.returncode, result.stderr), (0, ""))
         self.assertEqual(result.stdout, CONVERTED)
 
+    def test_without_a_default_rule_others_are_let_in_as_by_tcpserver(self):
+        result = convert("10.:deny\n127.0.0.1:allow,LIMIT=\"1\"\n")
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
+        self.assertEqual(result.stdout, "ip:127.0.0.1 allow LIMIT=1\nip:10.0.0.0/8 deny\n* allow\n")
+        with tempfile.NamedTemporaryFile("w", suffix=".rules") as rules:
+            rules.write(result.stdout)
+            rules.flush()
+            for address, status in [("192.0.2.1", "let in"), ("10.2.3.4", "")]:
+                with self.subTest(address=address):
+                    env = dict(os.environ, PROTO="TCP", TCPREMOTEIP=address)
+                    got = run([applet_link("ucspi-socket-rules-check"), "-q", "--rules", rules.name,
+                               "echo", "let in"], env=env)
+                    self.assertEqual((got.returncode, got.stdout.strip(), got.stderr), (0, status, ""))
+
     def test_the_output_decides_as_tcpserver_would(self):
         with tempfile.NamedTemporaryFile("w", suffix=".rules") as rules:
             rules.write(convert(TCPRULES).stdout)
