@@ -4,7 +4,9 @@
 #include "applet.hpp"
 #include "chain.hpp"
 #include "diagnostics.hpp"
+#include "exec.hpp"
 
+#include <fcntl.h>
 #include <optional>
 #include <string>
 #include <unistd.h>
@@ -27,9 +29,13 @@ class CheckRules : public Step {
         : path_(std::move(path)), verbose_(verbose), quiet_(quiet) {}
 
     // The whole file, names resolved: a bad line stops the chain before any link acts.
-    // The rules point into planned_, which stays where it is with this Step.
-    void load() {
-        planned_ = RulesFile::read(path_);
+    // It is the file the check will read: in the root and directory that the links
+    // before it (chroot, chdir) will have made. The rules point into planned_,
+    // which stays where it is with this Step.
+    void load(const PlannedChanges& planned) {
+        UniqueFd fd =
+            open_in({planned.root, planned.directory}, path_, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+        planned_ = RulesFile::read(fd.release(), path_);
         rules_ = parse_rules(planned_.text(), path_);
     }
 
@@ -112,7 +118,7 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
     invocation.next_program();
     auto step =
         std::make_unique<CheckRules>(std::string(*path), given.has("verbose"), given.has("quiet"));
-    step->load();
+    step->load(invocation.planned());
     return step;
 }
 

@@ -348,7 +348,11 @@ std::string describe(const Client& client) {
 
 RulesFile RulesFile::read(const std::string& path) {
     // O_NONBLOCK: a FIFO put in the file's place must not hang us in open().
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    return read(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY), path);
+}
+
+RulesFile RulesFile::read(int opened, const std::string& path) {
+    UniqueFd fd(opened);
     if (!fd) throw system_error(path, errno);
     struct stat status;
     if (::fstat(fd.get(), &status) < 0) throw system_error(path, errno);

@@ -199,6 +199,16 @@ class PlanTime(RulesTestCase):
         self.fatal_line("* deny\nuser:toolkit-no-such-user allow\n", f"{path}:2: no such user \"toolkit-no-such-user\"")
         self.fatal_line("group:toolkit-no-such-group allow\n", f"{path}:1: no such group \"toolkit-no-such-group\"")
 
+    def test_a_relative_file_is_checked_where_the_chain_will_read_it(self):
+        # After chdir (or chroot), "rules" names the file in the new directory,
+        # when the chain is checked as when a connection reads it.
+        os.mkdir(os.path.join(self.dir, "inner"))
+        self.rules("* allow WHERE=inner\n", name="inner/rules")
+        self.case("chdir", ["inner", APPLET, "--rules", "rules", "printenv", "WHERE"], env=unix(0, 0),
+                  cwd=self.dir, stdout="inner\n")
+        self.case("chdir", ["inner", APPLET, "--rules", "missing", "true"], env=unix(0, 0), cwd=self.dir,
+                  fatal_by=APPLET, status=FAILURE, fatal=("missing", "No such file or directory"))
+
     def test_a_file_that_cannot_be_read_is_111_naming_it(self):
         missing = os.path.join(self.dir, "missing")
         self.case(APPLET, ["--rules", missing, "true"], status=FAILURE,
