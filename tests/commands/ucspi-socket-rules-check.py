@@ -14,8 +14,8 @@ import subprocess
 import tempfile
 import time
 
-from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, USAGE, ToolkitTestCase, applet_link, listening, main,
-                     run, which)
+from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, SOURCE_DIR, USAGE, ToolkitTestCase, applet_link, listening,
+                     main, run, which)
 
 APPLET = "ucspi-socket-rules-check"
 LISTEN = "local-stream-socket-listen"
@@ -68,7 +68,23 @@ class RulesTestCase(ToolkitTestCase):
                   stderr=stderr)
 
 
+def page_example(first_line):
+    """The lines of the manual page's example that starts with FIRST_LINE, up to its .EE."""
+    with open(os.path.join(SOURCE_DIR, "manpages", APPLET + ".1")) as page:
+        text = page.read()
+    start = text.index(first_line + "\n")
+    return text[start:text.index("\n.EE", start) + 1]
+
+
 class TcpClients(RulesTestCase):
+    def test_the_manual_page_tcp_example(self):
+        rules = self.rules(page_example("# /etc/app/tcp.rules: the most specific first"))
+        for address, limit in (("10.0.0.5", "50\n"), ("10.200.0.1", "5\n"), ("::1", "5\n"),
+                               ("::ffff:10.0.0.5", "50\n"), ("192.0.2.1", "")):
+            with self.subTest(address=address):
+                self.case(APPLET, ["-q", "--rules", rules, "printenv", "PER_SOURCE_LIMIT"], env=tcp(address),
+                          stdout=limit)
+
     def test_ipv4_prefix(self):
         text = "ip:10.0.0.0/8 allow\n* deny\n"
         self.allowed(text, tcp("10.200.3.4"))
