@@ -16,9 +16,11 @@ MANPAGES = os.path.join(SOURCE_DIR, "manpages")
 
 REQUIRED_SECTIONS = ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "ENVIRONMENT", "EXIT STATUS",
                      "COMPATIBILITY", "EXAMPLES", "SEE ALSO"]
-# Where the program changes who may do what, the page has to say what it guards against.
-NEEDS_SECURITY = {"setuidgid", "local-stream-socket-listen", "local-seqpacket-socket-listen",
-                  "local-datagram-socket-listen"}
+# Where the program changes who may do what, or answers whoever connects, the page has
+# to say what it guards against.
+NEEDS_SECURITY = {"setuidgid", "setuidgid-fromenv", "chroot", "setlock", "local-stream-socket-listen",
+                  "local-seqpacket-socket-listen", "local-datagram-socket-listen", "local-stream-socket-accept",
+                  "tcp-socket-listen", "tcp-socket-accept", "udp-socket-listen", "ucspi-socket-rules-check"}
 EXIT_STATUSES = ["0", "100", "111", "126", "127"]
 
 
