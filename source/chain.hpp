@@ -26,8 +26,9 @@ class Chain {
 
     // For a link that forks (accept): in the child, run the links after the
     // current one and exec. A failure is reported and ends the child with
-    // _exit; it never unwinds into the parent's code.
-    [[noreturn]] void run_rest_in_child();
+    // _exit; it never unwinds into the parent's code. Never inlined: where a
+    // forked child's own work begins, a profiler (tests/bench) finds it here.
+    [[noreturn, gnu::noinline]] void run_rest_in_child();
 
     // For a link that forks (accept), before each child: let the links after
     // the current one refresh their plan (Step::refresh) for the child to inherit.
