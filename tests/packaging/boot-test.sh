@@ -1,7 +1,7 @@
 #!/bin/sh
 # Boot a real kernel under qemu with an initramfs whose /init first runs a
 # toolkit service on a local socket and talks to it from inside the image, then
-# serves SSH (dropbear under tcp-socket-listen --free-bind and
+# serves SSH (dropbear under tcp-socket-listen --free-bind :: 22 and
 # tcp-socket-accept) on the guest's port 22, which qemu's user-mode network
 # forwards from a free port on the host's 127.0.0.1. The host logs in with a
 # key made for the run, checks the remote command's output and gives the
@@ -150,6 +150,7 @@ deadline=$(($(date +%s) + timeout_seconds))
 # binds it: then qemu stops at once, and the next try takes another port.
 for _ in 1 2 3; do
     port=$(free_port) || fail "cannot find a free port on 127.0.0.1"
+    : >"$scratch/console.log" # there before the loop below reads it, whenever qemu starts
     # restrict=on: the guest reaches nothing outside; the forwarded port still reaches it.
     timeout --kill-after=10 "$timeout_seconds" qemu-system-x86_64 \
         -accel "$accel" -cpu "$cpu" -m 256 -smp 1 -nodefaults -no-reboot -display none \
@@ -210,8 +211,10 @@ printf '%s\n' "$console" | grep -Eq '^boot-test: socket: srw-rw---- +1 0 +1 .*/r
 printf '%s\n' "$console" |
     grep -qx 'boot-test: without --free-bind: status 111: tcp-socket-listen: FATAL: 10.0.2.15 port 22: Cannot assign requested address' ||
     fail "a bind to 10.0.2.15 without --free-bind did not fail with status 111 before the network was up"
-printf '%s\n' "$console" | grep -qx 'boot-test: listening on 10.0.2.15:22 before the network: lo ' ||
-    fail "tcp-socket-listen --free-bind was not listening before the guest had an eth0"
+printf '%s\n' "$console" | grep -qx 'boot-test: with --free-bind: status 0' ||
+    fail "a bind to 10.0.2.15 with --free-bind failed before the network was up"
+printf '%s\n' "$console" | grep -qx 'boot-test: listening on \[::\]:22 before the network: lo ' ||
+    fail "tcp-socket-listen --free-bind :: 22 was not listening before the guest had an eth0"
 printf '%s\n' "$console" | grep -qx 'boot-test: passphrase: \[open-sesame\]' ||
     fail "the guest did not get the passphrase"
 printf '%s\n' "$console" | grep -qx 'boot-test: done' || fail "/init did not finish"
