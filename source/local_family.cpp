@@ -16,8 +16,11 @@ namespace toolkit {
 namespace {
 
 // Set per connection; an outer value must never leak through when ours is unset.
+// UNIXLOCALUID, UNIXLOCALGID and UNIXLOCALPID describe a server's own
+// identity (ucspi-unix sets them): never set here, never passed on.
 constexpr const char* unix_variables[] = {"UNIXLOCALPATH",  "UNIXREMOTEPATH", "UNIXREMOTEPID",
-                                          "UNIXREMOTEEUID", "UNIXREMOTEEGID", "UNIXREMOTEGIDLIST"};
+                                          "UNIXREMOTEEUID", "UNIXREMOTEEGID", "UNIXREMOTEGIDLIST",
+                                          "UNIXLOCALUID",   "UNIXLOCALGID",   "UNIXLOCALPID"};
 
 // Comma-separated supplementary groups of the peer, where the kernel says (SO_PEERGROUPS).
 std::optional<std::string> peer_groups(int fd) {

@@ -24,11 +24,10 @@ namespace toolkit {
 
 namespace {
 
-// Variables that describe descriptors a child does not get, or the server's
-// own identity: whoever started us set them, and no child may see them.
-constexpr const char* dropped_variables[] = {"LISTEN_FDS",     "LISTEN_PID",   "LISTEN_FDNAMES",
-                                             "LISTEN_PIDFDID", "UPSTART_FDS",  "UPSTART_EVENTS",
-                                             "UNIXLOCALUID",   "UNIXLOCALGID", "UNIXLOCALPID"};
+// Variables that describe descriptors a child does not get: whoever started
+// us set them, and no child may see them.
+constexpr const char* dropped_variables[] = {"LISTEN_FDS",     "LISTEN_PID",  "LISTEN_FDNAMES",
+                                             "LISTEN_PIDFDID", "UPSTART_FDS", "UPSTART_EVENTS"};
 
 // Transient accept failures: they say nothing about the listening socket.
 bool transient(int err) {

@@ -52,8 +52,8 @@ class Family {
     virtual std::string_view domain_name() const = 0;
     virtual std::string_view type_name() const = 0;
 
-    // PROTO, and every variable the family sets per connection: the child
-    // must never inherit an outer value of one of them that it does not set.
+    // PROTO, and every variable of the family's protocol the child must not
+    // inherit from outside: those set per connection, and those it never sets.
     virtual std::string_view proto() const = 0;
     virtual std::span<const char* const> variables() const = 0;
 
