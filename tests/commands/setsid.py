@@ -3,8 +3,9 @@ s6-setsid and util-linux setsid), and a process group leader gets a clear
 FATAL line instead of a silent fork."""
 
 import os
+import subprocess
 
-from harness import FAILURE, USAGE, applet_link, children, main, run
+from harness import FAILURE, USAGE, applet_link, children, forms, main, run
 from process_state import StateTestCase, peer, state
 
 LEADER = "session-leader True group-leader True\n"
@@ -28,9 +29,14 @@ class NewSession(StateTestCase):
         self.case("setsid", probe, stdout="none\n")
 
     def test_same_process(self):
-        # No fork: the program is the process that was started.
-        result = run([applet_link("setsid"), "sh", "-c", "echo $$"])
-        self.assertEqual(result.returncode, 0)
+        # No fork: the program is the process that was started (a forked
+        # child would print a pid of its own).
+        for label, prefix in forms("setsid"):
+            with self.subTest(form=label):
+                process = subprocess.Popen(prefix + ["sh", "-c", "echo $$"], stdout=subprocess.PIPE,
+                                           stderr=subprocess.PIPE, text=True)
+                stdout, stderr = process.communicate(timeout=20)
+                self.assertEqual((process.returncode, stdout, stderr), (0, f"{process.pid}\n", ""))
 
 
 class GroupLeader(StateTestCase):
