@@ -4,6 +4,7 @@ setuidgid-fromenv): a probe that reports what the program at the end of a
 chain inherited, the peer tools to compare with, and the check that a failed
 plan left no socket behind."""
 
+import fcntl
 import os
 import shutil
 import sys
@@ -126,12 +127,30 @@ class StateTestCase(ToolkitTestCase):
             os.symlink("toolkit", link)
         return link
 
-    def assertStopsBeforeListen(self, applet_args, status, *fragments, applet=None, **kwargs):
+    def assertStopsBeforeListen(self, applet_args, status, *fragments, applet=None, public=False, **kwargs):
         """`local-stream-socket-listen SOCK APPLET ARGS... true`: the plan of
-        APPLET fails with STATUS, and the socket was never made."""
-        sock = self.path("plan.sock")
-        argv = [applet_link("local-stream-socket-listen"), sock] + applet_args
-        result = run(argv, **kwargs)
+        APPLET fails with STATUS, and the socket never listened. A failure
+        later, at run time, would remove the socket node again (the undo of a
+        failed start), so the listen link also signals readiness (--notify-fd)
+        once it listens: nothing may arrive. PUBLIC: through public_link(), with
+        the socket in a directory every account may write, for a run as
+        another user (preexec_fn=)."""
+        directory = self.directory
+        if public:
+            directory = self.path("anyone")
+            os.makedirs(directory, exist_ok=True)
+            os.chmod(directory, 0o1777)
+        sock = os.path.join(directory, "plan.sock")
+        listen = self.public_link("local-stream-socket-listen") if public else applet_link("local-stream-socket-listen")
+        ready, notify = os.pipe()
+        moved = fcntl.fcntl(notify, fcntl.F_DUPFD_CLOEXEC, 10)  # clear of 0-2 and of 3, the socket's
+        os.close(notify)
+        try:
+            result = run([listen, "--notify-fd", str(moved), sock] + applet_args, pass_fds=(moved,), **kwargs)
+        finally:
+            os.close(moved)
+        with os.fdopen(ready, "rb") as signalled:
+            self.assertEqual(signalled.read(), b"", "an earlier link acted before the plan was complete")
         self.assertFatal(result, applet or applet_args[0], status, *fragments)
         self.assertFalse(os.path.lexists(sock), "an earlier link acted before the plan was complete")
         return result
