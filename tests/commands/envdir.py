@@ -120,6 +120,9 @@ class Failures(EnvdirTestCase):
         preexec = as_nobody if os.geteuid() == 0 else None
         result = run([self.public_link("envdir"), self.env, "true"], preexec_fn=preexec)
         self.assertFatal(result, "envdir", FAILURE, self.env + "/SECRET", "Permission denied")
+        # The files are read while planning: the link before never acted.
+        self.assertStopsBeforeListen(["envdir", self.env, "true"], FAILURE, self.env + "/SECRET",
+                                     "Permission denied", public=True, preexec_fn=preexec)
 
     @needs_root
     def test_unreadable_when_it_runs_fails_then(self):
