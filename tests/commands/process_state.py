@@ -19,7 +19,7 @@ IS_ROOT = os.geteuid() == 0
 # What the next program sees of its process state, one fact a line, for
 # comparing our chain with a peer's: environment (without what differs between
 # any two runs), working directory, umask, soft and hard limits, identity,
-# session, and the locks this process holds.
+# session, and the locks this process holds (kind and the file's inode).
 STATE = r"""
 import os, resource, sys
 what = sys.argv[1:] or ["env", "cwd", "umask", "limits", "ids", "session", "locks"]
@@ -48,7 +48,7 @@ if "locks" in what:
         for line in f:
             fields = line.split()
             if "->" not in fields and len(fields) > 4 and fields[4] == str(os.getpid()):
-                out.append("lock " + " ".join(fields[1:4]))
+                out.append("lock " + " ".join(fields[1:4]) + " inode " + fields[5].rsplit(":", 1)[1])
 print("\n".join(out))
 """
 
