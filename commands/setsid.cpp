@@ -27,8 +27,10 @@ class NewSession : public Step {
     }
 };
 
-std::unique_ptr<Step> plan(Invocation&) {
-    if (::getpgrp() == ::getpid()) throw group_leader();
+// After an accept link this runs in a child forked per connection, which is
+// never a group leader, whatever the process planning it is; run() checks there.
+std::unique_ptr<Step> plan(Invocation& invocation) {
+    if (!invocation.planned().per_connection && ::getpgrp() == ::getpid()) throw group_leader();
     return std::make_unique<NewSession>();
 }
 

@@ -183,6 +183,7 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
     tcp.keepalives = given.has("keepalives");
     tcp.no_delay = given.has("no-delay");
     invocation.next_program();
+    invocation.planned().per_connection = true;
     return std::make_unique<Accept>(settings, std::move(tcp));
 }
 

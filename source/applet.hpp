@@ -33,13 +33,15 @@ class Step {
 // What the links planned so far will have changed by the time the final
 // program is looked up: it is searched for with the environment it will get,
 // in the root and working directory it will run in. A link that changes one of
-// these says so here while it is planned, and does it when it runs.
+// these says so here while it is planned, and does it when it runs. So does a
+// link after which the rest of the chain runs in another process.
 struct PlannedChanges {
     explicit PlannedChanges(char* const* initial) : environment(initial) {}
     PendingEnvironment environment; // the final program's, as far as planning can tell
     std::string root;               // the new root as a path seen from here; empty: unchanged
     std::string directory;          // the working directory inside the root; empty: unchanged
     bool look_again = false;        // a link only knows when it runs (envdir): search again then
+    bool per_connection = false;    // a link runs the rest in a new process per connection (accept)
 };
 
 // One applet's command line while it is being planned: options, then operands,

@@ -137,12 +137,13 @@ std::span<const OptionSpec> local_accept_options() {
     return options;
 }
 
-std::unique_ptr<Step> plan_local_accept(const Invocation& invocation, int type) {
+std::unique_ptr<Step> plan_local_accept(Invocation& invocation, int type) {
     const ParsedOptions& given = invocation.options();
     ServerSettings settings = read_server_settings(given, "connection-limit-per-uid");
     std::optional<std::string> localname;
     if (auto name = given.text("localname")) localname = std::string(*name);
     invocation.next_program();
+    invocation.planned().per_connection = true;
     return std::make_unique<Accept>(settings, type, std::move(localname));
 }
 

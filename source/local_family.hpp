@@ -44,6 +44,6 @@ class LocalFamily : public Family {
 // The options of the local accept applets, and their plan: serve the local
 // listening sockets of TYPE from descriptor 3 on, one child per connection.
 std::span<const OptionSpec> local_accept_options();
-std::unique_ptr<Step> plan_local_accept(const Invocation& invocation, int type);
+std::unique_ptr<Step> plan_local_accept(Invocation& invocation, int type);
 
 } // namespace toolkit

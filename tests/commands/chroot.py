@@ -1,8 +1,10 @@
 """End-to-end tests of chroot (as root): the next program runs inside the new
 root, is looked up there while planning (absolute symbolic links included), a
-root without it is 127 with nothing changed, and the failures."""
+root without it is 127 with nothing changed, accounts of later links looked
+up outside the root (chpst -/ -u looks inside), and the failures."""
 
 import os
+import pwd
 import shutil
 import unittest
 
@@ -73,6 +75,40 @@ class InsideTheRoot(RootTestCase):
         self.case("chroot", [self.root, "envdir", "/env", "chdir", "/srv", "umask", "027",
                              "setuidgid", "65534:65534", "sh", "-c", 'echo "$GREETING $(pwd) $(id -u)"'],
                   env=self.env, stdout="hello /srv 65534\n")
+
+
+@unittest.skipUnless(IS_ROOT, "chroot needs root")
+class AccountsAfterTheChange(RootTestCase):
+    """The root has an account database of its own, which differs from the one outside."""
+
+    def setUp(self):
+        super().setUp()
+        os.mkdir(os.path.join(self.root, "etc"))
+        with open(os.path.join(self.root, "etc", "passwd"), "w") as f:
+            f.write("root:x:0:0::/:/bin/sh\nnobody:x:4242:4242::/:/bin/sh\ninside:x:4343:4343::/:/bin/sh\n")
+        with open(os.path.join(self.root, "etc", "group"), "w") as f:
+            f.write("root:x:0:\nnobody:x:4242:\ninside:x:4343:\n")
+
+    def test_setuidgid_names_are_looked_up_outside(self):
+        # Planned before the chroot: the database outside decides.
+        nobody = pwd.getpwnam("nobody")
+        self.case("chroot", [self.root, "setuidgid", "nobody", "id", "-u"], env=self.env,
+                  stdout=f"{nobody.pw_uid}\n")
+        self.case("chroot", [self.root, "envuidgid", "nobody", "sh", "-c", "echo $UID"], env=self.env,
+                  stdout=f"{nobody.pw_uid}\n")
+        self.case("chroot", [self.root, "setuidgid", "inside", "id", "-u"], env=self.env, status=FAILURE,
+                  fatal="inside: no such account", fatal_by="setuidgid")
+        self.assertStopsBeforeListen(["chroot", self.root, "setuidgid", "inside", "id"], FAILURE,
+                                     "inside: no such account", applet="setuidgid", env=self.env)
+
+    def test_chpst_looks_the_account_up_inside(self):
+        probe = ["/bin/id", "-u"]
+        theirs = run([peer("chpst"), "-/", self.root, "-u", "nobody"] + probe, env=self.env)
+        self.assertEqual((theirs.returncode, theirs.stdout), (0, "4242\n"))
+        theirs = run([peer("chpst"), "-/", self.root, "-u", "inside"] + probe, env=self.env)
+        self.assertEqual((theirs.returncode, theirs.stdout), (0, "4343\n"))
+        ours = run([applet_link("chroot"), self.root, "setuidgid", "nobody"] + probe, env=self.env)
+        self.assertEqual((ours.returncode, ours.stdout), (0, f"{pwd.getpwnam('nobody').pw_uid}\n"))
 
 
 class Usage(StateTestCase):

@@ -1,6 +1,7 @@
 """End-to-end tests of envdir: the environment the next program gets from a
-directory, compared with daemontools' envdir and s6-envdir; a directory or
-file that cannot be read stops the chain, at plan time or when it runs."""
+directory, compared with daemontools' envdir, s6-envdir and runit's chpst -e;
+a directory or file that cannot be read stops the chain, at plan time or when
+it runs."""
 
 import fcntl
 import os
@@ -61,13 +62,23 @@ class Reading(EnvdirTestCase):
         theirs = run([peer("s6-envdir"), self.env] + PRINT_ENV, env=self.base)
         self.assertEqual(environment(ours.stdout), environment(theirs.stdout))
 
+    def test_same_as_chpst_e(self):
+        self.fill()
+        ours = run([applet_link("envdir"), self.env] + PRINT_ENV, env=self.base)
+        theirs = run([peer("chpst"), "-e", self.env] + PRINT_ENV, env=self.base)
+        self.assertEqual(environment(ours.stdout), environment(theirs.stdout))
+
     def test_name_with_equals_is_skipped_as_s6_envdir(self):
-        # daemontools would make an entry "A=B=value", which nothing can read back.
+        # daemontools and chpst -e make an entry "A=B=value", which nothing can read back.
         self.put("A=B", "value\n")
         ours = run([applet_link("envdir"), self.env] + PRINT_ENV, env=self.base)
         theirs = run([peer("s6-envdir"), self.env] + PRINT_ENV, env=self.base)
         self.assertEqual(environment(ours.stdout), environment(theirs.stdout))
         self.assertNotIn("A=", ours.stdout)
+        for tool in (["envdir"], ["chpst", "-e"]):
+            with self.subTest(peer=tool[0]):
+                theirs = run([peer(tool[0])] + tool[1:] + [self.env] + PRINT_ENV, env=self.base)
+                self.assertIn("A=B=value", environment(theirs.stdout))
 
     def test_empty_directory_changes_nothing(self):
         self.case("envdir", [self.env] + PRINT_ENV, env=self.base,
@@ -114,12 +125,29 @@ class Failures(EnvdirTestCase):
         os.mkfifo(os.path.join(self.env, "PIPE"))
         self.case("envdir", [self.env, "true"], status=FAILURE, fatal=("PIPE", "FIFO"))
 
+    def test_chpst_e_passes_over_what_ours_refuses(self):
+        # chpst -e skips a subdirectory and reads a FIFO as an empty file
+        # (the variable is unset); here each stops the chain.
+        os.mkdir(os.path.join(self.env, "SUB"))
+        os.mkfifo(os.path.join(self.env, "PIPE"))
+        self.put("PLAIN", "value\n")
+        env = dict(self.base, SUB="kept", PIPE="gone")
+        theirs = run([peer("chpst"), "-e", self.env] + PRINT_ENV, env=env, timeout=10)
+        self.assertEqual((theirs.returncode, environment(theirs.stdout)),
+                         (0, sorted(["PATH=" + self.base["PATH"], "KEEP=kept", "GONE=here", "SUB=kept",
+                                     "PLAIN=value"])))
+        ours = run([applet_link("envdir"), self.env] + PRINT_ENV, env=env, timeout=10)
+        self.assertExit(ours, FAILURE)
+
     def test_unreadable_file_stops_the_plan(self):
         self.put("SECRET", "x\n")
         os.chmod(os.path.join(self.env, "SECRET"), 0)
         preexec = as_nobody if os.geteuid() == 0 else None
         result = run([self.public_link("envdir"), self.env, "true"], preexec_fn=preexec)
         self.assertFatal(result, "envdir", FAILURE, self.env + "/SECRET", "Permission denied")
+        # The files are read while planning: the link before never acted.
+        self.assertStopsBeforeListen(["envdir", self.env, "true"], FAILURE, self.env + "/SECRET",
+                                     "Permission denied", public=True, preexec_fn=preexec)
 
     @needs_root
     def test_unreadable_when_it_runs_fails_then(self):

@@ -1,7 +1,8 @@
 """End-to-end tests of envuidgid: UID, GID (and GIDLIST) as daemontools'
-envuidgid and s6-envuidgid set them, the identity left alone, and an unknown
-account stopping the chain before it acts."""
+envuidgid, runit's chpst -U and s6-envuidgid set them, the identity left
+alone, and an unknown account stopping the chain before it acts."""
 
+import ast
 import grp
 import os
 import pwd
@@ -26,6 +27,17 @@ def member_account():
     return None, None
 
 
+def split_gidlist(report):
+    """GIDLIST (as numbers) and the other lines of state("env")'s REPORT."""
+    lines = report.splitlines()
+    found = [line for line in lines if line.startswith("env GIDLIST=")]
+    if not found:
+        return None, lines
+    listed = ast.literal_eval(found[0].split("=", 1)[1])  # the probe writes repr()
+    numbers = [int(gid) for gid in listed.split(",") if gid]
+    return numbers, [line for line in lines if not line.startswith("env GIDLIST=")]
+
+
 class Variables(StateTestCase):
     def test_sets_uid_and_gid(self):
         nobody = pwd.getpwnam("nobody")
@@ -37,11 +49,41 @@ class Variables(StateTestCase):
         theirs = run([peer("envuidgid"), "daemon"] + state("env"))
         self.assertEqual((ours.returncode, ours.stdout), (0, theirs.stdout))
 
-    def test_same_uid_and_gid_as_s6_envuidgid(self):
-        printer = ["sh", "-c", 'echo "$UID $GID"']
-        ours = run([applet_link("envuidgid"), "daemon"] + printer)
-        theirs = run([peer("s6-envuidgid"), "daemon"] + printer)
-        self.assertEqual(ours.stdout, theirs.stdout)
+    def test_same_as_chpst_U(self):
+        ours = run([applet_link("envuidgid"), "daemon"] + state("env"))
+        theirs = run([peer("chpst"), "-U", "daemon"] + state("env"))
+        self.assertEqual((ours.returncode, ours.stdout), (0, theirs.stdout))
+
+    def test_inherited_gidlist_kept_by_the_peers_removed_here(self):
+        daemon = pwd.getpwnam("daemon")
+        ids = f"UID={daemon.pw_uid} GID={daemon.pw_gid}"
+        inherited = dict(os.environ, GIDLIST="0")
+        for tool in (["envuidgid"], ["chpst", "-U"]):
+            with self.subTest(peer=tool[0]):
+                theirs = run([peer(tool[0])] + tool[1:] + ["daemon"] + PRINT, env=inherited)
+                self.assertEqual(theirs.stdout, f"{ids} GIDLIST=0\n")
+        self.case("envuidgid", ["daemon"] + PRINT, env=inherited, stdout=f"{ids} GIDLIST=unset\n")
+
+    def test_same_as_s6_envuidgid_but_gidlist(self):
+        # s6-envuidgid always sets GIDLIST, to the groups that list the
+        # account as members; -s here puts the primary group first (what
+        # setuidgid-fromenv joins).
+        account, groups = member_account()
+        names = ["daemon", "nobody"] + ([account.pw_name] if account else [])
+        for name in names:
+            with self.subTest(account=name):
+                inherited = dict(os.environ, GIDLIST="0")
+                ours = run([applet_link("envuidgid"), "-s", name] + state("env"), env=inherited)
+                theirs = run([peer("s6-envuidgid"), name] + state("env"), env=inherited)
+                self.assertEqual(ours.returncode, 0)
+                ours_list, ours_rest = split_gidlist(ours.stdout)
+                theirs_list, theirs_rest = split_gidlist(theirs.stdout)
+                self.assertEqual(ours_rest, theirs_rest)
+                gid = pwd.getpwnam(name).pw_gid
+                self.assertEqual(ours_list[0], gid)
+                self.assertEqual(sorted(set(ours_list[1:]) | {gid}), sorted(set(theirs_list) | {gid}))
+                if name in ("daemon", "nobody"):  # members of no other group
+                    self.assertEqual((ours_list, theirs_list), ([gid], []))
 
     def test_identity_is_unchanged(self):
         self.case("envuidgid", ["nobody"] + state("ids"), stdout=run(state("ids")).stdout)

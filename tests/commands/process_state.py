@@ -4,6 +4,7 @@ setuidgid-fromenv): a probe that reports what the program at the end of a
 chain inherited, the peer tools to compare with, and the check that a failed
 plan left no socket behind."""
 
+import fcntl
 import os
 import shutil
 import sys
@@ -18,7 +19,7 @@ IS_ROOT = os.geteuid() == 0
 # What the next program sees of its process state, one fact a line, for
 # comparing our chain with a peer's: environment (without what differs between
 # any two runs), working directory, umask, soft and hard limits, identity,
-# session, and the locks this process holds.
+# session, and the locks this process holds (kind and the file's inode).
 STATE = r"""
 import os, resource, sys
 what = sys.argv[1:] or ["env", "cwd", "umask", "limits", "ids", "session", "locks"]
@@ -47,7 +48,7 @@ if "locks" in what:
         for line in f:
             fields = line.split()
             if "->" not in fields and len(fields) > 4 and fields[4] == str(os.getpid()):
-                out.append("lock " + " ".join(fields[1:4]))
+                out.append("lock " + " ".join(fields[1:4]) + " inode " + fields[5].rsplit(":", 1)[1])
 print("\n".join(out))
 """
 
@@ -126,12 +127,30 @@ class StateTestCase(ToolkitTestCase):
             os.symlink("toolkit", link)
         return link
 
-    def assertStopsBeforeListen(self, applet_args, status, *fragments, applet=None, **kwargs):
+    def assertStopsBeforeListen(self, applet_args, status, *fragments, applet=None, public=False, **kwargs):
         """`local-stream-socket-listen SOCK APPLET ARGS... true`: the plan of
-        APPLET fails with STATUS, and the socket was never made."""
-        sock = self.path("plan.sock")
-        argv = [applet_link("local-stream-socket-listen"), sock] + applet_args
-        result = run(argv, **kwargs)
+        APPLET fails with STATUS, and the socket never listened. A failure
+        later, at run time, would remove the socket node again (the undo of a
+        failed start), so the listen link also signals readiness (--notify-fd)
+        once it listens: nothing may arrive. PUBLIC: through public_link(), with
+        the socket in a directory every account may write, for a run as
+        another user (preexec_fn=)."""
+        directory = self.directory
+        if public:
+            directory = self.path("anyone")
+            os.makedirs(directory, exist_ok=True)
+            os.chmod(directory, 0o1777)
+        sock = os.path.join(directory, "plan.sock")
+        listen = self.public_link("local-stream-socket-listen") if public else applet_link("local-stream-socket-listen")
+        ready, notify = os.pipe()
+        moved = fcntl.fcntl(notify, fcntl.F_DUPFD_CLOEXEC, 10)  # clear of 0-2 and of 3, the socket's
+        os.close(notify)
+        try:
+            result = run([listen, "--notify-fd", str(moved), sock] + applet_args, pass_fds=(moved,), **kwargs)
+        finally:
+            os.close(moved)
+        with os.fdopen(ready, "rb") as signalled:
+            self.assertEqual(signalled.read(), b"", "an earlier link acted before the plan was complete")
         self.assertFatal(result, applet or applet_args[0], status, *fragments)
         self.assertFalse(os.path.lexists(sock), "an earlier link acted before the plan was complete")
         return result

@@ -1,6 +1,7 @@
 """End-to-end tests of setlock: the final program holds the lock (as
-daemontools' setlock's does, an flock seen in /proc/locks), -n and -x when
-another process holds it, waiting by default, and the plan-time checks."""
+daemontools' setlock's and runit's chpst -l's do, an flock seen in
+/proc/locks; s6-setlock's is an fcntl lock), -n and -x when another process
+holds it, waiting by default, and the plan-time checks."""
 
 import fcntl
 import os
@@ -37,8 +38,12 @@ class LockTestCase(StateTestCase):
 
 class Holding(LockTestCase):
     def test_the_final_program_holds_the_lock(self):
-        self.case("setlock", [self.lock] + state("locks"), stdout="lock FLOCK ADVISORY WRITE\n")
-        self.assertEqual(stat.S_IMODE(os.stat(self.lock).st_mode), 0o600)
+        def check(result, form):
+            inode = os.stat(self.lock).st_ino
+            self.assertEqual(result.stdout, f"lock FLOCK ADVISORY WRITE inode {inode}\n")
+            self.assertEqual(stat.S_IMODE(os.stat(self.lock).st_mode), 0o600)
+            os.remove(self.lock)
+        self.case("setlock", [self.lock] + state("locks"), then=check)
 
     def test_same_lock_as_daemontools_setlock(self):
         ours = run([applet_link("setlock"), self.lock] + state("locks", "umask"))
@@ -49,6 +54,31 @@ class Holding(LockTestCase):
     def test_held_while_the_program_runs_and_released_when_it_ends(self):
         self.case("setlock", [self.lock] + TRY_LOCK + [self.lock], stdout="held\n")
         self.assertEqual(run(TRY_LOCK + [self.lock]).stdout, "free\n")
+
+    def test_same_lock_and_file_as_chpst(self):
+        # chpst -l waits, -L does not: setlock and setlock -n.
+        for theirs_option, our_options in (("-l", []), ("-L", ["-n"])):
+            with self.subTest(chpst=theirs_option):
+                seen = {}
+                for who, argv in (("ours", [applet_link("setlock")] + our_options),
+                                  ("theirs", [peer("chpst"), theirs_option])):
+                    lock = self.path(f"{who}{theirs_option}.lock")
+                    result = run(argv + [lock] + state("locks", "umask"))
+                    self.assertEqual((result.returncode, result.stderr), (0, ""))
+                    inode = os.stat(lock).st_ino
+                    seen[who] = (result.stdout.replace(f" inode {inode}\n", " inode OF-THE-FILE\n"),
+                                 stat.S_IMODE(os.stat(lock).st_mode))
+                self.assertEqual(seen["ours"], seen["theirs"])
+                self.assertIn("lock FLOCK ADVISORY WRITE inode OF-THE-FILE\n", seen["ours"][0])
+
+    def test_chpst_and_ours_exclude_each_other(self):
+        self.case("setlock", [self.lock, peer("chpst"), "-L", self.lock, "true"], status=FAILURE,
+                  stderr=None, then=lambda result, form: self.assertIn("unable to lock", result.stderr))
+        for option in ("-l", "-L"):
+            with self.subTest(chpst=option):
+                self.case("setlock", ["-n", self.lock, "true"], status=FAILURE,
+                          wrap=lambda argv: [peer("chpst"), option, self.lock] + argv,
+                          fatal=f"setlock: FATAL: {self.lock}: locked by another process")
 
     def test_daemontools_setlock_is_excluded_by_ours(self):
         self.case("setlock", [self.lock, peer("setlock"), "-n", self.lock, "true"], status=111)
@@ -73,6 +103,55 @@ class Holding(LockTestCase):
                     stdout, stderr = chain.communicate(timeout=20)
                 self.assertEqual((chain.returncode, stdout, stderr), (0, "got it\n", ""))
                 fcntl.flock(holder, fcntl.LOCK_EX)
+
+
+# Every lock on the file argv[1] names, one a line (sorted): its kind, its
+# mode, and who holds it: this process, a child of it, or another.
+LOCKS_ON_FILE = ["python3", "-c", """
+import os, sys
+inode = str(os.stat(sys.argv[1]).st_ino)
+seen = []
+for line in open("/proc/locks"):
+    fields = line.split()
+    if "->" in fields or fields[5].rsplit(":", 1)[1] != inode:
+        continue
+    pid = int(fields[4])
+    with open(f"/proc/{pid}/stat") as f:
+        parent = int(f.read().rsplit(")", 1)[1].split()[1])
+    seen.append(" ".join([fields[1], fields[3], "self" if pid == os.getpid() else
+                          "child" if parent == os.getpid() else "other"]))
+print("".join(line + "\\n" for line in sorted(seen)), end="")
+"""]
+
+
+class AgainstS6Setlock(LockTestCase):
+    """s6-setlock takes another kind of lock (fcntl, POSIX in /proc/locks)."""
+
+    def test_the_program_holds_a_posix_lock_under_s6_setlock(self):
+        for options in ([], ["-n"]):
+            with self.subTest(options=options):
+                theirs = run([peer("s6-setlock")] + options + [self.lock] + LOCKS_ON_FILE + [self.lock])
+                self.assertEqual((theirs.returncode, theirs.stdout), (0, "POSIX WRITE self\n"))
+        self.case("setlock", [self.lock] + LOCKS_ON_FILE + [self.lock], stdout="FLOCK WRITE self\n")
+
+    def test_s6_setlock_makes_the_file_readable_by_all(self):
+        made = self.path("made-by-s6")
+        result = run([peer("s6-setlock"), made, "true"], preexec_fn=lambda: os.umask(0o022))
+        self.assertEqual((result.returncode, stat.S_IMODE(os.stat(made).st_mode)), (0, 0o644))
+        self.case("setlock", [self.lock, "true"], preexec_fn=lambda: os.umask(0o022))
+        self.assertEqual(stat.S_IMODE(os.stat(self.lock).st_mode), 0o600)
+
+    def test_with_a_timeout_s6_setlock_leaves_the_lock_to_a_helper(self):
+        # The helper (s6lockd-helper) holds it; the program is its parent.
+        theirs = run([peer("s6-setlock"), "-t", "10000", self.lock] + LOCKS_ON_FILE + [self.lock])
+        self.assertEqual((theirs.returncode, theirs.stdout), (0, "POSIX WRITE child\n"))
+
+    def test_s6_setlock_and_ours_do_not_exclude_each_other(self):
+        self.case("setlock", ["-n", self.lock, peer("s6-setlock"), "-n", self.lock] + LOCKS_ON_FILE + [self.lock],
+                  stdout="FLOCK WRITE self\nPOSIX WRITE self\n")
+        self.case("setlock", ["-n", self.lock] + LOCKS_ON_FILE + [self.lock],
+                  wrap=lambda argv: [peer("s6-setlock"), "-n", self.lock] + argv,
+                  stdout="FLOCK WRITE self\nPOSIX WRITE self\n")
 
 
 class Held(LockTestCase):

@@ -1,6 +1,6 @@
 """End-to-end tests of softlimit: the limits the next program gets, compared
-with daemontools' softlimit and s6-softlimit; values above the hard limit are
-capped (with a warning under -v); "="; bad options and numbers."""
+with daemontools' softlimit, s6-softlimit and runit's chpst; values above the
+hard limit are capped (with a warning under -v); "="; bad options and numbers."""
 
 import resource
 
@@ -34,6 +34,14 @@ class Limits(StateTestCase):
         for options in (["-m", "64000000"], ["-o", "100", "-c", "0"], ["-o", "="]):
             with self.subTest(options=options):
                 self.compare("s6-softlimit", options)
+
+    def test_same_as_chpst(self):
+        # chpst's -m -o -p -f -c are the options of the same letters here; it has no "=".
+        for options in (["-m", "64000000"], ["-o", "100"], ["-p", "500"], ["-f", "1000000"], ["-c", "0"],
+                        ["-m", "32000000", "-o", "50", "-p", "100", "-f", "4096", "-c", "1024"],
+                        ["-o", str(HARD + 1000)]):
+            with self.subTest(options=options):
+                self.compare("chpst", options)
 
     def test_memory_covers_four_resources(self):
         result = self.case("softlimit", ["-m", "64000000"] + state("limits"))[0]
