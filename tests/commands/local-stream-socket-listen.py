@@ -19,7 +19,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, PYTHON, SOURCE_DIR, USAGE, TOOLKIT,
-                     ToolkitTestCase, applet_link, forms, main, open_descriptors, probe, run, which)
+                     ReadinessTestCase, ToolkitTestCase, applet_link, forms, main, open_descriptors, probe,
+                     run, which)
 
 APPLET = "local-stream-socket-listen"
 
@@ -940,67 +941,8 @@ class ProcessName(ToolkitTestCase):
         self.assertIn('prctl(PR_SET_NAME, "lstream-listen")', result.stderr)
 
 
-class Readiness(ToolkitTestCase):
+class Readiness(ReadinessTestCase):
     """--notify-fd and --sd-notify: the supervisor is told once, when every socket listens."""
-
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="toolkit-ready-")
-        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def start(self, argv, env=None, notify_fd=None):
-        """ARGV in its own process group; with NOTIFY_FD, the write end of a pipe on that
-        descriptor. Returns the process and the pipe's read end (or None)."""
-        read_end = write_end = None
-        passed = ()
-        if notify_fd is not None:
-            read_end, pipe_write = os.pipe()
-            # On the very number in this process too: subprocess keeps only the
-            # descriptors it is given, and gives them at the numbers they have.
-            write_end = os.dup2(pipe_write, notify_fd)
-            os.close(pipe_write)
-            passed = (notify_fd,)
-        process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE, start_new_session=True, pass_fds=passed)
-        if write_end is not None:
-            os.close(write_end)
-
-        def stop():
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.wait(timeout=20)
-            process.stderr.close()
-        self.addCleanup(stop)
-        return process, read_end
-
-    def receiver(self, name="notify"):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-        address = self.path(name) if not name.startswith("@") else "\0" + name[1:]
-        sock.bind(address)
-        sock.settimeout(20)
-        self.addCleanup(sock.close)
-        return sock, name if name.startswith("@") else address
-
-    def datagrams(self, sock, wait):
-        """(data, sender pid) of every datagram, waiting up to WAIT seconds for the first."""
-        found = []
-        sock.settimeout(wait)
-        while True:
-            try:
-                data, ancillary, _, _ = sock.recvmsg(64, socket.CMSG_SPACE(12))
-            except (socket.timeout, BlockingIOError):
-                return found
-            pid = None
-            for level, kind, payload in ancillary:
-                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
-                    pid = int.from_bytes(payload[:4], sys.byteorder)
-            found.append((data, pid))
-            sock.settimeout(0.3)
 
     def connects(self, path):
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
