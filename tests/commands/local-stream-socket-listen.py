@@ -1005,6 +1005,21 @@ class Readiness(ReadinessTestCase):
         self.assertEqual(self.datagrams(receiver, 1), [])
         self.assertFalse(os.path.lexists(first))
 
+    def test_a_notification_reader_gone_is_111_not_a_signal(self):
+        """The read end of the notification pipe is closed: one FATAL line (not a
+        death by SIGPIPE), nothing sent to NOTIFY_SOCKET after it, no program,
+        no socket file."""
+        sock = self.path("s")
+        receiver, address = self.receiver()
+        process, _ = self.start([applet_link(APPLET), "--notify-fd", "5", "--sd-notify", sock, "echo", "ran"],
+                                env=dict(os.environ, NOTIFY_SOCKET=address), notify_fd=5,
+                                stdout=subprocess.PIPE, reader=False)
+        out, err = process.communicate(timeout=20)
+        self.assertEqual((process.returncode, out, err.decode()),
+                         (FAILURE, b"", f"{APPLET}: FATAL: --notify-fd descriptor 5: Broken pipe\n"))
+        self.assertEqual(self.datagrams(receiver, 0.5), [])
+        self.assertFalse(os.path.lexists(sock))
+
     def test_what_is_missing_is_refused_before_the_socket_exists(self):
         sock = self.path("s")
         env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
