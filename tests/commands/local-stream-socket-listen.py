@@ -1005,6 +1005,54 @@ class Readiness(ReadinessTestCase):
         self.assertEqual(self.datagrams(receiver, 1), [])
         self.assertFalse(os.path.lexists(first))
 
+    def test_a_link_failing_after_the_listen_signals_nothing(self):
+        """Readiness waits for the end of the chain: a later link that fails
+        (a connect nobody answers) leaves the supervisor told nothing."""
+        sock, nobody = self.path("s"), self.path("nobody-there")
+        later = ["local-stream-socket-connect", nobody, "true"]
+        receiver, address = self.receiver()
+        result = run([applet_link(APPLET), "--sd-notify", sock] + later, env=dict(os.environ, NOTIFY_SOCKET=address))
+        self.assertFatal(result, "local-stream-socket-connect", FAILURE, nobody)
+        self.assertEqual(self.datagrams(receiver, 1), [])
+        process, read_end = self.start([applet_link(APPLET), "--notify-fd", "5", sock] + later, notify_fd=5)
+        with os.fdopen(read_end, "rb") as pipe:
+            self.assertEqual(pipe.read(), b"", "no newline before the end of the pipe")
+        self.assertEqual(process.wait(timeout=20), FAILURE)
+        self.assertFalse(os.path.lexists(sock))
+
+    def test_an_accept_link_that_cannot_serve_signals_nothing(self):
+        """With an accept link, readiness waits until it has checked its listeners."""
+        sock = self.path("s")
+        later = ["local-seqpacket-socket-accept", "cat"]
+        receiver, address = self.receiver()
+        result = run([applet_link(APPLET), "--sd-notify", sock] + later, env=dict(os.environ, NOTIFY_SOCKET=address))
+        self.assertFatal(result, "local-seqpacket-socket-accept", FAILURE, "descriptor 3", "SOCK_SEQPACKET")
+        self.assertEqual(self.datagrams(receiver, 1), [])
+        process, read_end = self.start([applet_link(APPLET), "--notify-fd", "5", sock] + later, notify_fd=5)
+        with os.fdopen(read_end, "rb") as pipe:
+            self.assertEqual(pipe.read(), b"")
+        self.assertEqual(process.wait(timeout=20), FAILURE)
+
+    def test_with_an_accept_link_the_server_signals_once(self):
+        """READY=1 comes from the server once it serves, never from the children
+        it forks to go on with the chain (fdmove after the accept link)."""
+        sock = self.path("s")
+        receiver, address = self.receiver()
+        process, _ = self.start([applet_link(APPLET), "--sd-notify", sock, "local-stream-socket-accept",
+                                 "fdmove", "2", "2", "cat"], env=dict(os.environ, NOTIFY_SOCKET=address))
+        got = self.datagrams(receiver, 20)
+        with open(f"/proc/{process.pid}/comm") as comm:
+            self.assertEqual(comm.read(), "lstream-accept\n", "the server signals, as itself")
+        for word in (b"one", b"two"):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+                client.settimeout(10)
+                client.connect(sock)  # at once: the server serves by now
+                client.sendall(word)
+                client.shutdown(socket.SHUT_WR)
+                self.assertEqual(client.recv(100), word)
+        got += self.datagrams(receiver, 0.5)
+        self.assertEqual(got, [(b"READY=1", process.pid)])
+
     def test_a_notification_reader_gone_is_111_not_a_signal(self):
         """The read end of the notification pipe is closed: one FATAL line (not a
         death by SIGPIPE), nothing sent to NOTIFY_SOCKET after it, no program,
