@@ -17,8 +17,8 @@ import textwrap
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, TOOLKIT, USAGE, ToolkitTestCase, applet_link, children, main,
-                     probe, run, which)
+from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, TOOLKIT, USAGE, ReadinessTestCase, ToolkitTestCase,
+                     applet_link, children, main, probe, run, which)
 
 APPLET = "local-datagram-socket-listen"
 WAIT_LIMIT = 20  # seconds any bounded wait may take
@@ -438,6 +438,27 @@ class ExitStatus(DatagramTestCase):
         self.assertExit(result, 0)
         self.assertIn('prctl(PR_SET_NAME, "ldgram-listen")', result.stderr)
 
+
+class Readiness(ReadinessTestCase):
+    """--notify-fd and --sd-notify: the supervisor is told once, and the socket
+    is bound by then: a datagram sent at that moment, while the end of the
+    chain waits, is the one it then receives."""
+
+    def bound(self, path):
+        def check(process):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
+                sender.sendto(b"early", path)
+        return check
+
+    def test_notify_fd_gets_one_newline_and_is_not_passed_on(self):
+        sock = self.path("d")
+        out = self.ready_by_notify_fd([applet_link(APPLET), "--notify-fd", "5", sock], self.bound(sock), recv=True)
+        self.assertEqual(out, "fd 5 closed\ndatagram b'early'\n")
+
+    def test_sd_notify_sends_one_ready_from_the_process(self):
+        sock = self.path("d")
+        out = self.ready_by_sd_notify([applet_link(APPLET), "--sd-notify", sock], self.bound(sock), recv=True)
+        self.assertEqual(out, "fd 5 closed\ndatagram b'early'\n")
 
 if __name__ == "__main__":
     main()

@@ -12,8 +12,8 @@ import textwrap
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, USAGE, ToolkitTestCase, applet_link, main, probe,
-                     which)
+from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, USAGE, ReadinessTestCase, ToolkitTestCase, applet_link,
+                     main, probe, socket_port, which)
 
 APPLET = "udp-socket-listen"
 
@@ -155,6 +155,27 @@ class UdpListenTest(ToolkitTestCase):
         self.assertFatal(result, APPLET, USAGE, "PORT")
         self.assertFalse(os.path.lexists(node))
 
+
+class Readiness(ReadinessTestCase):
+    """--notify-fd and --sd-notify: the supervisor is told once, and the socket
+    is bound by then: a datagram sent at that moment, while the end of the
+    chain waits, is the one it then receives."""
+
+    def bound(self, host, family):
+        def check(process):
+            with socket.socket(family, socket.SOCK_DGRAM) as sender:
+                sender.sendto(b"early", (host, socket_port(process.pid)))
+        return check
+
+    def test_notify_fd_gets_one_newline_and_is_not_passed_on(self):
+        out = self.ready_by_notify_fd([applet_link(APPLET), "--notify-fd", "5", "127.0.0.1", "0"],
+                                      self.bound("127.0.0.1", socket.AF_INET), recv=True)
+        self.assertEqual(out, "fd 5 closed\ndatagram b'early'\n")
+
+    def test_sd_notify_sends_one_ready_from_the_process(self):
+        out = self.ready_by_sd_notify([applet_link(APPLET), "--sd-notify", "::1", "0"],
+                                      self.bound("::1", socket.AF_INET6), recv=True)
+        self.assertEqual(out, "fd 5 closed\ndatagram b'early'\n")
 
 if __name__ == "__main__":
     main()
