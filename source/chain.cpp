@@ -72,7 +72,11 @@ void Chain::enter(const Link& link) {
 }
 
 void Chain::run() {
-    if (readiness_.wanted()) check_readiness(readiness_, environment);
+    if (readiness_.wanted()) {
+        // Named by the listen link that asked, not by the last link planned.
+        set_program_name(links_[asked_by_].applet->syntax.name);
+        check_readiness(readiness_, environment);
+    }
     run_from(0);
 }
 

@@ -1075,6 +1075,9 @@ class Readiness(ReadinessTestCase):
                   fatal=("--sd-notify", "NOTIFY_SOCKET is not set"))
         self.case(APPLET, ["--notify-fd", "9", sock, "true"], status=FAILURE,
                   fatal=("--notify-fd", "descriptor 9 is not open"))
+        # Named by the link that has the option, not by the last link of the chain.
+        self.case(APPLET, ["--sd-notify", sock, "fdmove", "1", "1", "true"], env=env, status=FAILURE,
+                  fatal=("--sd-notify", "NOTIFY_SOCKET is not set"))
         self.assertFalse(os.path.lexists(sock))
 
     def test_the_socket_cannot_go_where_the_notification_does(self):
