@@ -36,6 +36,7 @@ CONSUMER = textwrap.dedent(r"""
         if (sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, NULL, 0) > 0) return "unix-seqpacket-listening";
         if (sd_is_socket(fd, AF_UNIX, SOCK_DGRAM, -1) > 0) return "unix-datagram";
         if (sd_is_socket_inet(fd, AF_INET, SOCK_STREAM, 1, 0) > 0) return "inet-stream-listening";
+        if (sd_is_socket_inet(fd, AF_INET6, SOCK_DGRAM, -1, 0) > 0) return "inet6-datagram";
         return "something-else";
     }
 
@@ -182,17 +183,19 @@ class Consumer(DatagramTestCase):
 class MixedChain(DatagramTestCase):
     """Every kind of listen applet in one chain: one consistent LISTEN_FDS set."""
 
-    def test_stream_datagram_seqpacket_and_tcp_in_one_set(self):
+    def test_stream_datagram_seqpacket_tcp_and_udp_in_one_set(self):
         consumer = self.consumer()
         s, d, q = self.path("s"), self.path("d"), self.path("q")
         chain = [applet_link("local-stream-socket-listen"), "--systemd-compatibility", "--name", "s", s,
                  APPLET, "--systemd-compatibility", "--name", "d", d,
                  "local-seqpacket-socket-listen", "--systemd-compatibility", "--name", "q", q,
                  "tcp-socket-listen", "--systemd-compatibility", "--name", "t", "127.0.0.1", "0",
+                 "udp-socket-listen", "--systemd-compatibility", "--name", "u", "::1", "0",
                  consumer]
         result = run(chain)
-        self.assertClean(result, "count 4\nfd 3 s unix-stream-listening\nfd 4 d unix-datagram\n"
-                                 "fd 5 q unix-seqpacket-listening\nfd 6 t inet-stream-listening\n")
+        self.assertClean(result, "count 5\nfd 3 s unix-stream-listening\nfd 4 d unix-datagram\n"
+                                 "fd 5 q unix-seqpacket-listening\nfd 6 t inet-stream-listening\n"
+                                 "fd 7 u inet6-datagram\n")
 
     def test_names_unknown_where_none_is_given(self):
         consumer = self.consumer()

@@ -63,6 +63,11 @@ class UdpListenTest(ToolkitTestCase):
         self.assertEqual((process.returncode, err), (0, ""))
         return out.splitlines()
 
+    def fresh(self, path):
+        if os.path.lexists(path):
+            os.unlink(path)
+        return path
+
     def send(self, family, host, port, data):
         with socket.socket(family, socket.SOCK_DGRAM) as sender:
             sender.sendto(data, (host, port))
@@ -124,6 +129,42 @@ class UdpListenTest(ToolkitTestCase):
         self.case(APPLET, ["--sd-notify", "127.0.0.1", "0", "true"], env=dict(os.environ, NOTIFY_SOCKET=address))
         self.assertEqual(receiver.recv(64), b"READY=1")
         self.assertEqual(receiver.recv(64), b"READY=1")  # one per run: both forms ran
+
+    def test_reuse_port_lets_two_sockets_share_the_port(self):
+        process, port = self.start(["--reuse-port"], "127.0.0.1", 1)
+        port = str(port)
+        # While the first one holds the port: a second one binds it with the option, not without.
+        self.case(APPLET, ["--reuse-port", "127.0.0.1", port, "true"])
+        self.case(APPLET, ["127.0.0.1", port, "true"], status=FAILURE,
+                  fatal=(f"127.0.0.1 port {port}", "Address already in use"))
+        self.send(socket.AF_INET, "127.0.0.1", int(port), b"still-there")
+        self.assertEqual(self.finish(process)[1:], ["still-there 127.0.0.1"])
+
+    def test_a_port_held_without_the_option_cannot_be_shared(self):
+        process, port = self.start([], "127.0.0.1", 1)
+        self.case(APPLET, ["--reuse-port", "127.0.0.1", str(port), "true"], status=FAILURE,
+                  fatal=(f"127.0.0.1 port {port}", "Address already in use"))
+        self.send(socket.AF_INET, "127.0.0.1", port, b"done")
+        self.finish(process)
+
+    def test_stacked_after_another_listen_applet(self):
+        node = os.path.join(self.dir, "s")
+        code = ("import os, socket\n"
+                "print(os.environ['LISTEN_FDS'], os.environ['LISTEN_FDNAMES'],"
+                " os.environ['LISTEN_PID'] == str(os.getpid()), os.environ['UPSTART_FDS'])\n"
+                "s = socket.socket(fileno=4)\n"
+                "print(s.family.name, s.type.name, s.getsockname()[0])\n"
+                "s.detach()\n")
+        self.case("local-stream-socket-listen",
+                  lambda form: ["--systemd-compatibility", "--name", "control", self.fresh(node),
+                                APPLET, "--systemd-compatibility", "--upstart-compatibility", "--name", "dns",
+                                "::1", "0"] + probe(code),
+                  stdout="2 control:dns True 4\nAF_INET6 SOCK_DGRAM ::1\n")
+
+    def test_upstart_compatibility(self):
+        self.case(APPLET, ["--upstart-compatibility", "127.0.0.1", "0", "sh", "-c",
+                           'echo "$UPSTART_FDS $UPSTART_EVENTS ${LISTEN_FDS-unset}"'],
+                  stdout="3 socket unset\n", env={k: v for k, v in os.environ.items() if k != "LISTEN_FDS"})
 
     def test_usage_errors(self):
         self.case(APPLET, ["localhost", "53", "true"], status=USAGE, fatal=("HOST", "numeric"))
