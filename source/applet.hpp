@@ -22,7 +22,7 @@ class Step {
     virtual ~Step() = default;
     virtual void run(Chain& chain) = 0;
     // A link that listens says what readiness it was asked to signal (see
-    // readiness.hpp); the chain signals it once, after its last such link.
+    // readiness.hpp); the chain signals it once (Chain::signal_readiness).
     virtual const Readiness* readiness() const { return nullptr; }
     // In a server (an accept link before this one), just before each child
     // that will run this link starts: bring what was planned up to date, so

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <sys/prctl.h>
 #include <unistd.h>
+#include <utility>
 
 namespace toolkit {
 
@@ -41,14 +42,14 @@ void Chain::plan(const AppletInfo& first, std::span<char* const> args) {
     gather_readiness();
 }
 
-// Any listen link may ask for readiness; it is signalled once, when the last
-// listen link of the chain is listening, so that a supervisor told "ready"
-// finds every socket of the chain accepting connections.
+// Any listen link may ask for readiness; it is signalled once for the whole
+// chain (signal_readiness), so that a supervisor told "ready" finds every
+// socket of the chain accepting connections and no link left that can fail.
 void Chain::gather_readiness() {
     for (std::size_t i = 0; i < links_.size(); ++i) {
         const Readiness* asked = links_[i].step->readiness();
         if (!asked) continue;
-        last_listener_ = i;
+        asked_by_ = i;
         if (asked->notify_fd) {
             if (readiness_.notify_fd && *readiness_.notify_fd != *asked->notify_fd)
                 throw usage_error("--notify-fd", "given two descriptors in one chain (" +
@@ -71,7 +72,11 @@ void Chain::enter(const Link& link) {
 }
 
 void Chain::run() {
-    if (readiness_.wanted()) check_readiness(readiness_, environment);
+    if (readiness_.wanted()) {
+        // Named by the listen link that asked, not by the last link planned.
+        set_program_name(links_[asked_by_].applet->syntax.name);
+        check_readiness(readiness_, environment);
+    }
     run_from(0);
 }
 
@@ -79,12 +84,10 @@ void Chain::run_from(std::size_t index) {
     for (position_ = index; position_ < links_.size(); ++position_) {
         enter(links_[position_]);
         links_[position_].step->run(*this);
-        if (position_ == last_listener_ && readiness_.wanted()) {
-            announce_readiness(readiness_, environment);
-            readiness_ = Readiness{}; // once
-        }
     }
     if (look_again_) program_path_ = find_program(program_argv_[0], environment.get("PATH"));
+    // Only the execve itself can fail after this.
+    signal_readiness();
     exec_program(program_path_, program_argv_, environment.envp());
 }
 
@@ -93,8 +96,20 @@ void Chain::refresh_rest() {
         links_[i].step->refresh();
 }
 
+void Chain::signal_readiness() {
+    if (!readiness_.wanted()) return;
+    Readiness once = std::exchange(readiness_, Readiness{});
+    std::string_view running = program_name();
+    // A failure is about an option of the listen link that asked, whichever link runs now.
+    set_program_name(links_[asked_by_].applet->syntax.name);
+    announce_readiness(once, environment);
+    set_program_name(running);
+}
+
 void Chain::run_rest_in_child() {
     forget_failure_actions();
+    // The server this child was forked from speaks for the chain; a child never does.
+    readiness_ = Readiness{};
     try {
         run_from(position_ + 1);
     } catch (const Failure& failure) {

@@ -34,8 +34,16 @@ class Chain {
     // the current one refresh their plan (Step::refresh) for the child to inherit.
     void refresh_rest();
 
-    // What the listen links of the chain asked for, together.
+    // What the listen links of the chain asked for, together (nothing once signalled).
     const Readiness& readiness() const { return readiness_; }
+
+    // Tell the supervisor, once, that the chain is ready: at the last moment
+    // it can still fail before it serves. The chain calls it just before the
+    // final execve; a link that never returns (an accept link) calls it when
+    // its listeners are taken and checked and it is about to serve. A second
+    // call, and any call in a forked child, does nothing. Throws as
+    // announce_readiness(), naming the listen link that asked.
+    void signal_readiness();
 
     // True when no in-process link follows the one running now.
     bool at_last_link() const { return position_ + 1 >= links_.size(); }
@@ -63,7 +71,7 @@ class Chain {
     std::vector<Link> links_;
     std::size_t position_ = 0;
     Readiness readiness_;
-    std::size_t last_listener_ = 0; // the link after which readiness is signalled
+    std::size_t asked_by_ = 0; // the last link that asked for readiness: it names a failure
     std::string program_path_;
     char* const* program_argv_ = nullptr;
     bool look_again_ = false; // a link changes where the final program is found

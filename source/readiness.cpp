@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <climits>
+#include <csignal>
+#include <ctime>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,6 +21,39 @@ LocalAddress notify_address(const PendingEnvironment& environment) {
     const char* name = environment.get("NOTIFY_SOCKET");
     if (!name) throw Failure(exit_failure, "--sd-notify", "NOTIFY_SOCKET is not set");
     return make_local_address("NOTIFY_SOCKET", name);
+}
+
+// SIGPIPE held for as long as this lives, and one raised meanwhile taken back:
+// a notification reader that went away is then a failure with a message (EPIPE),
+// not a silent death that leaves the socket file behind.
+class SigpipeHeld {
+  public:
+    SigpipeHeld() {
+        sigemptyset(&pipe_);
+        sigaddset(&pipe_, SIGPIPE);
+        ::sigprocmask(SIG_BLOCK, &pipe_, &saved_);
+    }
+    ~SigpipeHeld() {
+        int err = errno;
+        // Held before we came: whatever is pending is not ours to take.
+        if (!sigismember(&saved_, SIGPIPE)) {
+            timespec now{};
+            ::sigtimedwait(&pipe_, nullptr, &now);
+        }
+        ::sigprocmask(SIG_SETMASK, &saved_, nullptr);
+        errno = err;
+    }
+    SigpipeHeld(const SigpipeHeld&) = delete;
+    SigpipeHeld& operator=(const SigpipeHeld&) = delete;
+
+  private:
+    sigset_t pipe_;
+    sigset_t saved_;
+};
+
+bool write_newline(int fd) {
+    SigpipeHeld held;
+    return write_all(fd, "\n");
 }
 
 } // namespace
@@ -40,7 +75,7 @@ void check_readiness(const Readiness& readiness, const PendingEnvironment& envir
 void announce_readiness(const Readiness& readiness, const PendingEnvironment& environment) {
     if (readiness.notify_fd) {
         int fd = *readiness.notify_fd;
-        if (!write_all(fd, "\n")) throw system_error("--notify-fd " + descriptor_name(fd), errno);
+        if (!write_newline(fd)) throw system_error("--notify-fd " + descriptor_name(fd), errno);
         ::close(fd);
     }
     if (readiness.sd_notify) {

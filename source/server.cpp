@@ -225,6 +225,9 @@ void Server::run() {
     watched.push_back({children_ended_.get(), POLLIN, 0});
     for (int fd : listeners_)
         watched.push_back({fd, POLLIN, 0});
+    // Every listener is taken and checked, and nothing that could still stop
+    // the server is left: the supervisor is told now, before any child exists.
+    chain_.signal_readiness();
 
     for (;;) {
         bool accepting = children_.size() < static_cast<std::size_t>(settings_.limit);

@@ -3,11 +3,16 @@ an applet's name (a symlink) and as `toolkit APPLET`, and observe what the end
 of the chain saw."""
 
 import atexit
+import fcntl
 import os
+import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import unittest
 
@@ -139,6 +144,35 @@ def probe(code):
     return [PYTHON, "-c", code]
 
 
+def socket_port(pid, fd=3):
+    """The local port of the TCP or UDP socket on descriptor FD of process PID
+    (from /proc: the socket's inode in the kernel's tables)."""
+    inode = re.fullmatch(r"socket:\[(\d+)\]", os.readlink(f"/proc/{pid}/fd/{fd}")).group(1)
+    for table in ("tcp", "tcp6", "udp", "udp6"):
+        with open(f"/proc/net/{table}") as f:
+            for line in f.read().splitlines()[1:]:
+                fields = line.split()
+                if fields[9] == inode:
+                    return int(fields[1].rsplit(":", 1)[1], 16)
+    raise AssertionError(f"descriptor {fd} of process {pid} is no TCP or UDP socket")
+
+
+# The program at the end of a readiness test's chain. It waits for a line on
+# its standard input (the test checks the socket meanwhile), then says whether
+# descriptor argv[1] reached it and, with argv[2] "recv", prints the datagram
+# waiting on descriptor 3 (one sent while it waited).
+HOLD = textwrap.dedent("""
+    import os, socket, sys
+    sys.stdin.readline()
+    print("fd", sys.argv[1], "open" if os.path.exists("/proc/self/fd/" + sys.argv[1]) else "closed")
+    if sys.argv[2:] == ["recv"]:
+        s = socket.socket(fileno=3)
+        s.settimeout(10)
+        print("datagram", s.recv(100))
+        s.detach()
+""")
+
+
 class ToolkitTestCase(unittest.TestCase):
     """assertions shared by the command tests"""
 
@@ -200,6 +234,127 @@ class ToolkitTestCase(unittest.TestCase):
         self.assertEqual(result.stderr, "")
         if stdout is not None:
             self.assertEqual(result.stdout, stdout)
+
+
+class ReadinessTestCase(ToolkitTestCase):
+    """What a supervisor sees of a chain started with --notify-fd or
+    --sd-notify: the pipe of s6's notification descriptor, and a NOTIFY_SOCKET
+    receiver that sees each datagram's sender (SO_PASSCRED)."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="toolkit-ready-")
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def start(self, argv, env=None, notify_fd=None, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+              reader=True):
+        """ARGV in its own process group; with NOTIFY_FD, the write end of a pipe on that
+        descriptor. Returns the process and the pipe's read end (or None; without
+        READER, the read end is closed before ARGV starts)."""
+        read_end = saved = None
+        passed = ()
+        if notify_fd is not None:
+            # Both ends well away from NOTIFY_FD, which the write end is then
+            # copied to in this process too, for a moment: subprocess keeps
+            # only the descriptors it is given, at the numbers they have.
+            ends = os.pipe()
+            read_end, pipe_write = (fcntl.fcntl(end, fcntl.F_DUPFD_CLOEXEC, 100) for end in ends)
+            for end in ends:
+                os.close(end)
+            if not reader:
+                os.close(read_end)
+                read_end = None
+            try:
+                saved = fcntl.fcntl(notify_fd, fcntl.F_DUPFD_CLOEXEC, 100)
+            except OSError:
+                pass  # nothing of ours there
+            os.dup2(pipe_write, notify_fd)
+            os.close(pipe_write)
+            passed = (notify_fd,)
+        try:
+            process = subprocess.Popen(argv, env=env, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
+                                       start_new_session=True, pass_fds=passed)
+        finally:
+            if notify_fd is not None:
+                if saved is None:
+                    os.close(notify_fd)
+                else:
+                    os.dup2(saved, notify_fd, inheritable=False)
+                    os.close(saved)
+
+        def stop():
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait(timeout=20)
+            for stream in (process.stdin, process.stdout, process.stderr):
+                if stream:
+                    stream.close()
+        self.addCleanup(stop)
+        return process, read_end
+
+    def receiver(self, name="notify"):
+        """A NOTIFY_SOCKET: a datagram socket bound to NAME in the test's directory (or
+        @NAME, abstract). Returns it and the value for NOTIFY_SOCKET."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        address = self.path(name) if not name.startswith("@") else "\0" + name[1:]
+        sock.bind(address)
+        sock.settimeout(20)
+        self.addCleanup(sock.close)
+        return sock, name if name.startswith("@") else address
+
+    def datagrams(self, sock, wait):
+        """(data, sender pid) of every datagram, waiting up to WAIT seconds for the first."""
+        found = []
+        sock.settimeout(wait)
+        while True:
+            try:
+                data, ancillary, _, _ = sock.recvmsg(64, socket.CMSG_SPACE(12))
+            except (socket.timeout, BlockingIOError):
+                return found
+            pid = None
+            for level, kind, payload in ancillary:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                    pid = int.from_bytes(payload[:4], sys.byteorder)
+            found.append((data, pid))
+            sock.settimeout(0.3)
+
+    def release(self, process):
+        """Let HOLD go on; what it printed."""
+        out, err = process.communicate(b"go\n", timeout=20)
+        self.assertEqual((process.returncode, err), (0, b""))
+        return out.decode()
+
+    def ready_by_notify_fd(self, chain, at_ready, fd=5, recv=False):
+        """CHAIN (its links, without the program at its end) with --notify-fd FD
+        given, ended by HOLD: exactly one newline comes on the pipe, then its
+        end (nobody else holds the write end); AT_READY(process) checks the
+        socket then, while HOLD waits; and HOLD did not get descriptor FD."""
+        process, read_end = self.start(chain + probe(HOLD) + [str(fd)] + (["recv"] if recv else []),
+                                       notify_fd=fd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        with os.fdopen(read_end, "rb") as pipe:
+            self.assertEqual(pipe.read(), b"\n")
+        at_ready(process)
+        return self.release(process)
+
+    def ready_by_sd_notify(self, chain, at_ready, recv=False):
+        """CHAIN with --sd-notify given, ended by HOLD: one READY=1 comes, from
+        the process itself; AT_READY(process) checks the socket then, while
+        HOLD waits; no other datagram ever comes."""
+        receiver, address = self.receiver()
+        process, _ = self.start(chain + probe(HOLD) + ["5"] + (["recv"] if recv else []),
+                                env=dict(os.environ, NOTIFY_SOCKET=address),
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        got = self.datagrams(receiver, WAIT_LIMIT)
+        self.assertEqual(got, [(b"READY=1", process.pid)])
+        at_ready(process)
+        out = self.release(process)
+        self.assertEqual(self.datagrams(receiver, 0.5), [], "one READY=1 per chain")
+        return out
 
 
 def main():

@@ -17,8 +17,8 @@ import textwrap
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, TOOLKIT, USAGE, ToolkitTestCase, applet_link, children, main,
-                     probe, run, which)
+from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, TOOLKIT, USAGE, ReadinessTestCase, ToolkitTestCase,
+                     applet_link, children, main, probe, run, which)
 
 APPLET = "local-datagram-socket-listen"
 WAIT_LIMIT = 20  # seconds any bounded wait may take
@@ -36,6 +36,7 @@ CONSUMER = textwrap.dedent(r"""
         if (sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, NULL, 0) > 0) return "unix-seqpacket-listening";
         if (sd_is_socket(fd, AF_UNIX, SOCK_DGRAM, -1) > 0) return "unix-datagram";
         if (sd_is_socket_inet(fd, AF_INET, SOCK_STREAM, 1, 0) > 0) return "inet-stream-listening";
+        if (sd_is_socket_inet(fd, AF_INET6, SOCK_DGRAM, -1, 0) > 0) return "inet6-datagram";
         return "something-else";
     }
 
@@ -182,17 +183,19 @@ class Consumer(DatagramTestCase):
 class MixedChain(DatagramTestCase):
     """Every kind of listen applet in one chain: one consistent LISTEN_FDS set."""
 
-    def test_stream_datagram_seqpacket_and_tcp_in_one_set(self):
+    def test_stream_datagram_seqpacket_tcp_and_udp_in_one_set(self):
         consumer = self.consumer()
         s, d, q = self.path("s"), self.path("d"), self.path("q")
         chain = [applet_link("local-stream-socket-listen"), "--systemd-compatibility", "--name", "s", s,
                  APPLET, "--systemd-compatibility", "--name", "d", d,
                  "local-seqpacket-socket-listen", "--systemd-compatibility", "--name", "q", q,
                  "tcp-socket-listen", "--systemd-compatibility", "--name", "t", "127.0.0.1", "0",
+                 "udp-socket-listen", "--systemd-compatibility", "--name", "u", "::1", "0",
                  consumer]
         result = run(chain)
-        self.assertClean(result, "count 4\nfd 3 s unix-stream-listening\nfd 4 d unix-datagram\n"
-                                 "fd 5 q unix-seqpacket-listening\nfd 6 t inet-stream-listening\n")
+        self.assertClean(result, "count 5\nfd 3 s unix-stream-listening\nfd 4 d unix-datagram\n"
+                                 "fd 5 q unix-seqpacket-listening\nfd 6 t inet-stream-listening\n"
+                                 "fd 7 u inet6-datagram\n")
 
     def test_names_unknown_where_none_is_given(self):
         consumer = self.consumer()
@@ -438,6 +441,27 @@ class ExitStatus(DatagramTestCase):
         self.assertExit(result, 0)
         self.assertIn('prctl(PR_SET_NAME, "ldgram-listen")', result.stderr)
 
+
+class Readiness(ReadinessTestCase):
+    """--notify-fd and --sd-notify: the supervisor is told once, and the socket
+    is bound by then: a datagram sent at that moment, while the end of the
+    chain waits, is the one it then receives."""
+
+    def bound(self, path):
+        def check(process):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
+                sender.sendto(b"early", path)
+        return check
+
+    def test_notify_fd_gets_one_newline_and_is_not_passed_on(self):
+        sock = self.path("d")
+        out = self.ready_by_notify_fd([applet_link(APPLET), "--notify-fd", "5", sock], self.bound(sock), recv=True)
+        self.assertEqual(out, "fd 5 closed\ndatagram b'early'\n")
+
+    def test_sd_notify_sends_one_ready_from_the_process(self):
+        sock = self.path("d")
+        out = self.ready_by_sd_notify([applet_link(APPLET), "--sd-notify", sock], self.bound(sock), recv=True)
+        self.assertEqual(out, "fd 5 closed\ndatagram b'early'\n")
 
 if __name__ == "__main__":
     main()

@@ -12,8 +12,8 @@ import tempfile
 import textwrap
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, USAGE, ToolkitTestCase, applet_link, main,
-                     probe, run, which)
+from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, USAGE, ReadinessTestCase, ToolkitTestCase, applet_link,
+                     listening, main, probe, run, which)
 
 APPLET = "local-seqpacket-socket-listen"
 
@@ -210,6 +210,27 @@ class ListenTest(ToolkitTestCase):
         self.assertExit(result, 0)
         self.assertIn('prctl(PR_SET_NAME, "lseqpkt-listen")', result.stderr)
 
+
+class Readiness(ReadinessTestCase):
+    """--notify-fd and --sd-notify: the supervisor is told once, and the socket
+    takes connections by then (checked while the end of the chain waits)."""
+
+    def listens(self, path):
+        def check(process):
+            self.assertTrue(listening(path), "listening in /proc/net/unix")
+            with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as client:
+                client.settimeout(10)
+                client.connect(path)
+        return check
+
+    def test_notify_fd_gets_one_newline_and_is_not_passed_on(self):
+        sock = self.path("s")
+        out = self.ready_by_notify_fd([applet_link(APPLET), "--notify-fd", "5", sock], self.listens(sock))
+        self.assertEqual(out, "fd 5 closed\n")
+
+    def test_sd_notify_sends_one_ready_from_the_process(self):
+        sock = self.path("s")
+        self.ready_by_sd_notify([applet_link(APPLET), "--sd-notify", sock], self.listens(sock))
 
 if __name__ == "__main__":
     main()

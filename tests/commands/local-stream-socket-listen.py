@@ -19,7 +19,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, PYTHON, SOURCE_DIR, USAGE, TOOLKIT,
-                     ToolkitTestCase, applet_link, forms, main, open_descriptors, probe, run, which)
+                     ReadinessTestCase, ToolkitTestCase, applet_link, forms, main, open_descriptors, probe,
+                     run, which)
 
 APPLET = "local-stream-socket-listen"
 
@@ -940,67 +941,8 @@ class ProcessName(ToolkitTestCase):
         self.assertIn('prctl(PR_SET_NAME, "lstream-listen")', result.stderr)
 
 
-class Readiness(ToolkitTestCase):
+class Readiness(ReadinessTestCase):
     """--notify-fd and --sd-notify: the supervisor is told once, when every socket listens."""
-
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="toolkit-ready-")
-        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def start(self, argv, env=None, notify_fd=None):
-        """ARGV in its own process group; with NOTIFY_FD, the write end of a pipe on that
-        descriptor. Returns the process and the pipe's read end (or None)."""
-        read_end = write_end = None
-        passed = ()
-        if notify_fd is not None:
-            read_end, pipe_write = os.pipe()
-            # On the very number in this process too: subprocess keeps only the
-            # descriptors it is given, and gives them at the numbers they have.
-            write_end = os.dup2(pipe_write, notify_fd)
-            os.close(pipe_write)
-            passed = (notify_fd,)
-        process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE, start_new_session=True, pass_fds=passed)
-        if write_end is not None:
-            os.close(write_end)
-
-        def stop():
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.wait(timeout=20)
-            process.stderr.close()
-        self.addCleanup(stop)
-        return process, read_end
-
-    def receiver(self, name="notify"):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-        address = self.path(name) if not name.startswith("@") else "\0" + name[1:]
-        sock.bind(address)
-        sock.settimeout(20)
-        self.addCleanup(sock.close)
-        return sock, name if name.startswith("@") else address
-
-    def datagrams(self, sock, wait):
-        """(data, sender pid) of every datagram, waiting up to WAIT seconds for the first."""
-        found = []
-        sock.settimeout(wait)
-        while True:
-            try:
-                data, ancillary, _, _ = sock.recvmsg(64, socket.CMSG_SPACE(12))
-            except (socket.timeout, BlockingIOError):
-                return found
-            pid = None
-            for level, kind, payload in ancillary:
-                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
-                    pid = int.from_bytes(payload[:4], sys.byteorder)
-            found.append((data, pid))
-            sock.settimeout(0.3)
 
     def connects(self, path):
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
@@ -1063,6 +1005,69 @@ class Readiness(ToolkitTestCase):
         self.assertEqual(self.datagrams(receiver, 1), [])
         self.assertFalse(os.path.lexists(first))
 
+    def test_a_link_failing_after_the_listen_signals_nothing(self):
+        """Readiness waits for the end of the chain: a later link that fails
+        (a connect nobody answers) leaves the supervisor told nothing."""
+        sock, nobody = self.path("s"), self.path("nobody-there")
+        later = ["local-stream-socket-connect", nobody, "true"]
+        receiver, address = self.receiver()
+        result = run([applet_link(APPLET), "--sd-notify", sock] + later, env=dict(os.environ, NOTIFY_SOCKET=address))
+        self.assertFatal(result, "local-stream-socket-connect", FAILURE, nobody)
+        self.assertEqual(self.datagrams(receiver, 1), [])
+        process, read_end = self.start([applet_link(APPLET), "--notify-fd", "5", sock] + later, notify_fd=5)
+        with os.fdopen(read_end, "rb") as pipe:
+            self.assertEqual(pipe.read(), b"", "no newline before the end of the pipe")
+        self.assertEqual(process.wait(timeout=20), FAILURE)
+        self.assertFalse(os.path.lexists(sock))
+
+    def test_an_accept_link_that_cannot_serve_signals_nothing(self):
+        """With an accept link, readiness waits until it has checked its listeners."""
+        sock = self.path("s")
+        later = ["local-seqpacket-socket-accept", "cat"]
+        receiver, address = self.receiver()
+        result = run([applet_link(APPLET), "--sd-notify", sock] + later, env=dict(os.environ, NOTIFY_SOCKET=address))
+        self.assertFatal(result, "local-seqpacket-socket-accept", FAILURE, "descriptor 3", "SOCK_SEQPACKET")
+        self.assertEqual(self.datagrams(receiver, 1), [])
+        process, read_end = self.start([applet_link(APPLET), "--notify-fd", "5", sock] + later, notify_fd=5)
+        with os.fdopen(read_end, "rb") as pipe:
+            self.assertEqual(pipe.read(), b"")
+        self.assertEqual(process.wait(timeout=20), FAILURE)
+
+    def test_with_an_accept_link_the_server_signals_once(self):
+        """READY=1 comes from the server once it serves, never from the children
+        it forks to go on with the chain (fdmove after the accept link)."""
+        sock = self.path("s")
+        receiver, address = self.receiver()
+        process, _ = self.start([applet_link(APPLET), "--sd-notify", sock, "local-stream-socket-accept",
+                                 "fdmove", "2", "2", "cat"], env=dict(os.environ, NOTIFY_SOCKET=address))
+        got = self.datagrams(receiver, 20)
+        with open(f"/proc/{process.pid}/comm") as comm:
+            self.assertEqual(comm.read(), "lstream-accept\n", "the server signals, as itself")
+        for word in (b"one", b"two"):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+                client.settimeout(10)
+                client.connect(sock)  # at once: the server serves by now
+                client.sendall(word)
+                client.shutdown(socket.SHUT_WR)
+                self.assertEqual(client.recv(100), word)
+        got += self.datagrams(receiver, 0.5)
+        self.assertEqual(got, [(b"READY=1", process.pid)])
+
+    def test_a_notification_reader_gone_is_111_not_a_signal(self):
+        """The read end of the notification pipe is closed: one FATAL line (not a
+        death by SIGPIPE), nothing sent to NOTIFY_SOCKET after it, no program,
+        no socket file."""
+        sock = self.path("s")
+        receiver, address = self.receiver()
+        process, _ = self.start([applet_link(APPLET), "--notify-fd", "5", "--sd-notify", sock, "echo", "ran"],
+                                env=dict(os.environ, NOTIFY_SOCKET=address), notify_fd=5,
+                                stdout=subprocess.PIPE, reader=False)
+        out, err = process.communicate(timeout=20)
+        self.assertEqual((process.returncode, out, err.decode()),
+                         (FAILURE, b"", f"{APPLET}: FATAL: --notify-fd descriptor 5: Broken pipe\n"))
+        self.assertEqual(self.datagrams(receiver, 0.5), [])
+        self.assertFalse(os.path.lexists(sock))
+
     def test_what_is_missing_is_refused_before_the_socket_exists(self):
         sock = self.path("s")
         env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
@@ -1070,6 +1075,9 @@ class Readiness(ToolkitTestCase):
                   fatal=("--sd-notify", "NOTIFY_SOCKET is not set"))
         self.case(APPLET, ["--notify-fd", "9", sock, "true"], status=FAILURE,
                   fatal=("--notify-fd", "descriptor 9 is not open"))
+        # Named by the link that has the option, not by the last link of the chain.
+        self.case(APPLET, ["--sd-notify", sock, "fdmove", "1", "1", "true"], env=env, status=FAILURE,
+                  fatal=("--sd-notify", "NOTIFY_SOCKET is not set"))
         self.assertFalse(os.path.lexists(sock))
 
     def test_the_socket_cannot_go_where_the_notification_does(self):

@@ -1,6 +1,6 @@
 """End-to-end tests of tcp-socket-connect: the program at the end of the chain
-talks to real servers (a Python server, our own tcp-socket-listen, tcpserver,
-socat) on 127.0.0.1 and ::1 over descriptors 6 and 7 and reports what it
+talks to real servers (a Python server, our own tcp-socket-listen and
+tcp-socket-accept, tcpserver, socat) on 127.0.0.1 and ::1 over descriptors 6 and 7 and reports what it
 inherited. Timed-out and unreachable connections are made inside a network
 namespace the test creates, never towards an outside address."""
 
@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, USAGE, TOOLKIT, ToolkitTestCase, main, probe,
-                     run, wait_for, which)
+                     run, socket_port, wait_for, which)
 
 APPLET = "tcp-socket-connect"
 
@@ -214,6 +214,35 @@ class ConnectTest(ToolkitTestCase):
         for host in ("127.0.0.1", "::1"):
             with self.subTest(host=host):
                 self.case(APPLET, [host, port] + TALK, stdout="PONG:PING\n")
+
+    def test_our_own_tcp_socket_accept(self):
+        """Our client against our server, each side reporting the connection as
+        it sees it: the two must be mirror images (the handler's remote port is
+        the client's local port, and so on), on IPv4, IPv6, and IPv4 clients of
+        a dual-stack server (written as plain IPv4 on both sides)."""
+        handler = self.script("handler", '#!/bin/sh\nread line\n'
+                                         'echo "$PROTO $TCPLOCALIP $TCPLOCALPORT $TCPREMOTEIP $TCPREMOTEPORT $line"\n')
+        client = ["sh", "-c", 'echo "$PROTO $TCPLOCALIP $TCPLOCALPORT $TCPREMOTEIP $TCPREMOTEPORT"; '
+                              'printf "PING\\n" >&7; head -n1 <&6']
+        for listen_host, host in (("127.0.0.1", "127.0.0.1"), ("::1", "::1"), ("::", "127.0.0.1")):
+            with self.subTest(listen=listen_host, connect=host):
+                notify = os.path.join(self.dir, "notify")
+                with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as receiver:
+                    receiver.bind(notify)
+                    receiver.settimeout(20)
+                    server = subprocess.Popen([TOOLKIT, "tcp-socket-listen", "--sd-notify", listen_host, "0",
+                                               "tcp-socket-accept", handler], stdin=subprocess.DEVNULL,
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                              env=dict(os.environ, NOTIFY_SOCKET=notify))
+                    self.addCleanup(lambda server=server: (server.kill(), server.wait(), server.stderr.close()))
+                    self.assertEqual(receiver.recv(64), b"READY=1")  # the server serves from now on
+                os.unlink(notify)
+                port = str(socket_port(server.pid))
+                for result in self.case(APPLET, [host, port] + client):
+                    mine, theirs = result.stdout.splitlines()
+                    proto, local_ip, local_port, remote_ip, remote_port = mine.split()
+                    self.assertEqual((proto, local_ip, remote_ip, remote_port), ("TCP", host, host, port))
+                    self.assertEqual(theirs.split(), ["TCP", remote_ip, remote_port, local_ip, local_port, "PING"])
 
     def test_tcpserver(self):
         tcpserver = which("tcpserver")

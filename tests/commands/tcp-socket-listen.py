@@ -13,8 +13,8 @@ import tempfile
 import textwrap
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, PYTHON, TOOLKIT, USAGE, ToolkitTestCase, main,
-                     probe, which)
+from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, PYTHON, TOOLKIT, USAGE, ReadinessTestCase, ToolkitTestCase,
+                     applet_link, main, probe, socket_port, which)
 
 APPLET = "tcp-socket-listen"
 LOCAL = "local-stream-socket-listen"
@@ -423,7 +423,26 @@ class TcpListenTest(ToolkitTestCase):
 
 
 
-class Readiness(ToolkitTestCase):
+class Readiness(ReadinessTestCase):
+    """--notify-fd and --sd-notify: the supervisor is told once, and every
+    socket takes connections by then (checked while the end of the chain waits)."""
+
+    def listens(self, host, family):
+        def check(process):
+            with socket.socket(family, socket.SOCK_STREAM) as client:
+                client.settimeout(10)
+                client.connect((host, socket_port(process.pid)))
+        return check
+
+    def test_notify_fd_gets_one_newline_and_is_not_passed_on(self):
+        out = self.ready_by_notify_fd([applet_link(APPLET), "--notify-fd", "5", "127.0.0.1", "0"],
+                                      self.listens("127.0.0.1", socket.AF_INET))
+        self.assertEqual(out, "fd 5 closed\n")
+
+    def test_sd_notify_sends_one_ready_from_the_process(self):
+        self.ready_by_sd_notify([applet_link(APPLET), "--sd-notify", "::1", "0"],
+                                self.listens("::1", socket.AF_INET6))
+
     def test_one_ready_after_a_local_and_a_tcp_listen(self):
         directory = tempfile.mkdtemp(prefix="toolkit-tcp-ready-")
         self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
@@ -444,6 +463,7 @@ class Readiness(ToolkitTestCase):
         receiver.settimeout(0.5)
         with self.assertRaises(socket.timeout):
             receiver.recv(64)  # one per run, not one per listen link
+
 
 if __name__ == "__main__":
     main()

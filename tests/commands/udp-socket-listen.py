@@ -12,8 +12,8 @@ import textwrap
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, USAGE, ToolkitTestCase, applet_link, main, probe,
-                     which)
+from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, USAGE, ReadinessTestCase, ToolkitTestCase, applet_link,
+                     main, probe, socket_port, which)
 
 APPLET = "udp-socket-listen"
 
@@ -62,6 +62,11 @@ class UdpListenTest(ToolkitTestCase):
         out, err = process.communicate(timeout=20)
         self.assertEqual((process.returncode, err), (0, ""))
         return out.splitlines()
+
+    def fresh(self, path):
+        if os.path.lexists(path):
+            os.unlink(path)
+        return path
 
     def send(self, family, host, port, data):
         with socket.socket(family, socket.SOCK_DGRAM) as sender:
@@ -125,6 +130,42 @@ class UdpListenTest(ToolkitTestCase):
         self.assertEqual(receiver.recv(64), b"READY=1")
         self.assertEqual(receiver.recv(64), b"READY=1")  # one per run: both forms ran
 
+    def test_reuse_port_lets_two_sockets_share_the_port(self):
+        process, port = self.start(["--reuse-port"], "127.0.0.1", 1)
+        port = str(port)
+        # While the first one holds the port: a second one binds it with the option, not without.
+        self.case(APPLET, ["--reuse-port", "127.0.0.1", port, "true"])
+        self.case(APPLET, ["127.0.0.1", port, "true"], status=FAILURE,
+                  fatal=(f"127.0.0.1 port {port}", "Address already in use"))
+        self.send(socket.AF_INET, "127.0.0.1", int(port), b"still-there")
+        self.assertEqual(self.finish(process)[1:], ["still-there 127.0.0.1"])
+
+    def test_a_port_held_without_the_option_cannot_be_shared(self):
+        process, port = self.start([], "127.0.0.1", 1)
+        self.case(APPLET, ["--reuse-port", "127.0.0.1", str(port), "true"], status=FAILURE,
+                  fatal=(f"127.0.0.1 port {port}", "Address already in use"))
+        self.send(socket.AF_INET, "127.0.0.1", port, b"done")
+        self.finish(process)
+
+    def test_stacked_after_another_listen_applet(self):
+        node = os.path.join(self.dir, "s")
+        code = ("import os, socket\n"
+                "print(os.environ['LISTEN_FDS'], os.environ['LISTEN_FDNAMES'],"
+                " os.environ['LISTEN_PID'] == str(os.getpid()), os.environ['UPSTART_FDS'])\n"
+                "s = socket.socket(fileno=4)\n"
+                "print(s.family.name, s.type.name, s.getsockname()[0])\n"
+                "s.detach()\n")
+        self.case("local-stream-socket-listen",
+                  lambda form: ["--systemd-compatibility", "--name", "control", self.fresh(node),
+                                APPLET, "--systemd-compatibility", "--upstart-compatibility", "--name", "dns",
+                                "::1", "0"] + probe(code),
+                  stdout="2 control:dns True 4\nAF_INET6 SOCK_DGRAM ::1\n")
+
+    def test_upstart_compatibility(self):
+        self.case(APPLET, ["--upstart-compatibility", "127.0.0.1", "0", "sh", "-c",
+                           'echo "$UPSTART_FDS $UPSTART_EVENTS ${LISTEN_FDS-unset}"'],
+                  stdout="3 socket unset\n", env={k: v for k, v in os.environ.items() if k != "LISTEN_FDS"})
+
     def test_usage_errors(self):
         self.case(APPLET, ["localhost", "53", "true"], status=USAGE, fatal=("HOST", "numeric"))
         self.case(APPLET, ["127.0.0.1", "65536", "true"], status=USAGE, fatal="PORT")
@@ -155,6 +196,27 @@ class UdpListenTest(ToolkitTestCase):
         self.assertFatal(result, APPLET, USAGE, "PORT")
         self.assertFalse(os.path.lexists(node))
 
+
+class Readiness(ReadinessTestCase):
+    """--notify-fd and --sd-notify: the supervisor is told once, and the socket
+    is bound by then: a datagram sent at that moment, while the end of the
+    chain waits, is the one it then receives."""
+
+    def bound(self, host, family):
+        def check(process):
+            with socket.socket(family, socket.SOCK_DGRAM) as sender:
+                sender.sendto(b"early", (host, socket_port(process.pid)))
+        return check
+
+    def test_notify_fd_gets_one_newline_and_is_not_passed_on(self):
+        out = self.ready_by_notify_fd([applet_link(APPLET), "--notify-fd", "5", "127.0.0.1", "0"],
+                                      self.bound("127.0.0.1", socket.AF_INET), recv=True)
+        self.assertEqual(out, "fd 5 closed\ndatagram b'early'\n")
+
+    def test_sd_notify_sends_one_ready_from_the_process(self):
+        out = self.ready_by_sd_notify([applet_link(APPLET), "--sd-notify", "::1", "0"],
+                                      self.bound("::1", socket.AF_INET6), recv=True)
+        self.assertEqual(out, "fd 5 closed\ndatagram b'early'\n")
 
 if __name__ == "__main__":
     main()

@@ -38,6 +38,8 @@ END = ["printenv", MARK]
 # An fd the test opens for fdmove to move (kept away from 0..2 so that moving it
 # does not disturb the output we observe).
 SPARE_FD = 8
+# The s6 notification descriptor of the readiness faults (/dev/null, for writing).
+NOTIFY_FD = 5
 
 CLIENT_TIMEOUT = 10  # seconds a client waits for the server
 OK = 0  # the fault is absorbed: retried or harmless, and the chain goes on
@@ -278,6 +280,30 @@ FAULTS = [
           ["descriptor 3: Input/output error"]),
     Fault(TCP_CONNECT, ["127.0.0.1", "{port}"], "dup2|dup3", r"^3, 6", "EMFILE", FAILURE,
           ["descriptor 6", "Too many open files"]),
+    # Readiness, signalled just before the final execve: a newline on descriptor 5, READY=1 to
+    # NOTIFY_SOCKET ({notify}, setup "notify": what arrives there is checked too). A failure
+    # is 111 named by the listen link that asked, the program never runs, the node goes.
+    Fault(LISTEN, ["--notify-fd", "5", "{dir}/s"], "write", r'^5, "\\n"', "EPIPE", FAILURE,
+          ["--notify-fd descriptor 5: Broken pipe"], leaves=[]),
+    Fault(LISTEN, ["--notify-fd", "5", "{dir}/s"], "write", r'^5, "\\n"', "EBADF", FAILURE,
+          ["--notify-fd descriptor 5: Bad file descriptor"], leaves=[]),
+    Fault(LISTEN, ["--notify-fd", "5", "{dir}/s"], "write", r'^5, "\\n"', "EINTR", OK, [], leaves=["s"]),
+    # After a later link, the message still names the listen link; with both
+    # options, a newline that fails stops the chain before READY=1 is sent.
+    Fault(LISTEN, ["--notify-fd", "5", "--sd-notify", "{dir}/s", "fdmove", "9", "8"], "write", r'^5, "\\n"',
+          "EPIPE", FAILURE, ["--notify-fd descriptor 5: Broken pipe"], setup="notify", leaves=[]),
+    Fault(LISTEN, ["--sd-notify", "{dir}/s"], "socket", r"^AF_UNIX, SOCK_DGRAM", "EMFILE", FAILURE,
+          ["--sd-notify: socket: Too many open files"], setup="notify", leaves=[]),
+    Fault(LISTEN, ["--sd-notify", "{dir}/s"], "sendto|sendmsg", r"READY=1", "ECONNREFUSED", FAILURE,
+          ["--sd-notify: NOTIFY_SOCKET {notify}: Connection refused"], setup="notify", leaves=[]),
+    Fault(LISTEN, ["--sd-notify", "{dir}/s"], "sendto|sendmsg", r"READY=1", "EAGAIN", FAILURE,
+          ["--sd-notify: NOTIFY_SOCKET {notify}: Resource temporarily unavailable"], setup="notify", leaves=[]),
+    Fault(LISTEN, ["--sd-notify", "{dir}/s"], "sendto|sendmsg", r"READY=1", "EINTR", OK, [], setup="notify",
+          leaves=["s"]),
+    Fault(UDP_LISTEN, ["--sd-notify", "127.0.0.1", "0"], "sendto|sendmsg", r"READY=1", "ENOENT", FAILURE,
+          ["--sd-notify: NOTIFY_SOCKET {notify}: No such file or directory"], setup="notify"),
+    Fault(SEQ_LISTEN, ["--notify-fd", "5", "{dir}/s"], "write", r'^5, "\\n"', "EPIPE", FAILURE,
+          ["--notify-fd descriptor 5: Broken pipe"], leaves=[]),
 ]
 
 
@@ -510,6 +536,8 @@ def format_matrix():
             after = "" if fault.leaves is None else "dir empty" if fault.leaves == [] else "dir: " + ",".join(fault.leaves)
             if fault.setup == "stale":
                 after += " (stale socket there before)"
+            if fault.setup == "notify":
+                after += " (NOTIFY_SOCKET got " + ("one READY=1)" if fault.status == OK else "nothing)")
         note = "KNOWN BUG: " + fault.known_bug if fault.known_bug else ""
         cells = [f"{fault.applet} {' '.join(fault.args)}", fault.syscall.replace("|", " or "),
                  f"`{fault.match}`" if fault.match else "first", fault.error, status, held, after, note]
@@ -552,8 +580,16 @@ class Faults(harness.ToolkitTestCase):
         fd = os.open(os.devnull, os.O_RDONLY)
         os.dup2(fd, SPARE_FD)
         os.close(fd)
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, NOTIFY_FD)
+        os.close(fd)
+        cls.notify_dir = tempfile.mkdtemp(prefix="toolkit-faults-notify-")
+        cls.notify_path = os.path.join(cls.notify_dir, "notify")
+        cls.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        cls.notify.bind(cls.notify_path)
         # The connection ucspi-socket-rules-check decides on (the others ignore it).
-        cls.env = dict(os.environ, **{MARK: REACHED.strip(), "PROTO": "TCP", "TCPREMOTEIP": "127.0.0.1"})
+        cls.env = dict(os.environ, **{MARK: REACHED.strip(), "PROTO": "TCP", "TCPREMOTEIP": "127.0.0.1",
+                                      "NOTIFY_SOCKET": cls.notify_path})
         cls.controls = {}
         cls.tcp_server = DiscardServer()
 
@@ -561,13 +597,26 @@ class Faults(harness.ToolkitTestCase):
     def tearDownClass(cls):
         cls.tcp_server.close()
         os.close(SPARE_FD)
+        os.close(NOTIFY_FD)
+        cls.notify.close()
+        shutil.rmtree(cls.notify_dir, ignore_errors=True)
+
+    def notifications(self):
+        """Every datagram NOTIFY_SOCKET holds now (the runs before have ended)."""
+        found = []
+        self.notify.settimeout(None)  # MSG_DONTWAIT alone decides
+        while True:
+            try:
+                found.append(self.notify.recv(64, socket.MSG_DONTWAIT))
+            except BlockingIOError:
+                return found
 
     def prepare(self, fault):
         """A fresh directory (and abstract name) for one run: argv and fragments filled in."""
         directory = tempfile.mkdtemp(prefix="toolkit-faults-")
         self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
         names = {"dir": directory, "abstract": f"toolkit-faults-{os.getpid()}-{os.path.basename(directory)}",
-                 "port": str(self.tcp_server.port)}
+                 "port": str(self.tcp_server.port), "notify": self.notify_path}
         if fault.setup in ("rules", "user-rules"):
             with open(os.path.join(directory, "rules"), "w") as rules:
                 rules.write("* allow\n" if fault.setup == "rules" else "user:daemon allow\n* allow\n")
@@ -584,7 +633,7 @@ class Faults(harness.ToolkitTestCase):
         key = (fault.applet, tuple(fault.args), fault.setup)
         if key not in self.controls:
             argv, _, _ = self.prepare(fault)
-            result = harness.run(argv, env=self.env, pass_fds=(SPARE_FD,))
+            result = harness.run(argv, env=self.env, pass_fds=(SPARE_FD, NOTIFY_FD))
             self.assertClean(result, REACHED)
             self.controls[key] = True
 
@@ -593,14 +642,18 @@ class Faults(harness.ToolkitTestCase):
             self.skipTest("changing identity needs root")
         self.control(fault)
         argv, _, _ = self.prepare(fault)
-        where = locate(argv, fault, env=self.env, pass_fds=(SPARE_FD,))
+        where = locate(argv, fault, env=self.env, pass_fds=(SPARE_FD, NOTIFY_FD))
         # A call that is no longer made would silently take its case with it: fail instead.
         self.assertIsNotNone(where, f"{fault.applet} makes no {fault.syscall} call matching "
                                     f"{fault.match!r}: update the table")
         argv, directory, fragments = self.prepare(fault)
-        result, injected = inject_run(argv, fault, where, env=self.env, pass_fds=(SPARE_FD,))
+        self.notifications()  # what the runs without a fault sent
+        result, injected = inject_run(argv, fault, where, env=self.env, pass_fds=(SPARE_FD, NOTIFY_FD))
         self.assertTrue(injected, f"strace did not inject into {where}: {result.stderr!r}")
         self.assertGreaterEqual(result.returncode, 0, f"killed by signal {-result.returncode}: {result.stderr!r}")
+        if fault.setup == "notify":
+            self.assertEqual(self.notifications(), [b"READY=1"] if fault.status == OK else [],
+                             "what NOTIFY_SOCKET received")
         if fault.status == OK:
             self.assertClean(result, REACHED)
         else:
@@ -626,15 +679,48 @@ class Faults(harness.ToolkitTestCase):
         self.assertEqual(stat.S_IMODE(os.lstat(os.path.join(directory, "s")).st_mode), 0o666)
 
 
+    def test_a_server_that_cannot_signal_stops_before_it_serves(self):
+        """With an accept link, the server signals once its listeners are checked
+        (the newline first, then READY=1); when that fails it stops there: 111
+        named by the listen link that asked, nothing sent after, no connection
+        served, the node gone."""
+        for syscall, match, error, fragment in (
+                ("write", r'^5, "\\n"', "EPIPE", "--notify-fd descriptor 5: Broken pipe"),
+                ("sendto", r"READY=1", "ECONNREFUSED",
+                 f"--sd-notify: NOTIFY_SOCKET {self.notify_path}: Connection refused")):
+            with self.subTest(syscall=syscall):
+                directory = tempfile.mkdtemp(prefix="toolkit-faults-")
+                self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
+                node = os.path.join(directory, "s")
+                argv = [harness.applet_link(LISTEN), "--notify-fd", "5", "--sd-notify", node, ACCEPT] + END
+                fault = Fault(LISTEN, [], syscall, match, error, FAILURE, [])
+                # Which call it is: the server, traced, runs until READY=1 has come.
+                self.notifications()
+                server = TracedServer(argv, ["-e", trace_spec(syscall)], env=self.env, pass_fds=(SPARE_FD, NOTIFY_FD))
+                self.notify.settimeout(CLIENT_TIMEOUT)
+                try:
+                    self.assertEqual(self.notify.recv(64), b"READY=1")
+                finally:
+                    _, _, lines = server.stop()
+                os.unlink(node)
+                where = find_in_trace(lines, fault)
+                self.assertIsNotNone(where, f"no {syscall} call matching {match!r}")
+                result, injected = inject_run(argv, fault, where, env=self.env, pass_fds=(SPARE_FD, NOTIFY_FD))
+                self.assertTrue(injected, result.stderr)
+                self.assertFatal(result, LISTEN, FAILURE, fragment)
+                self.assertEqual(result.stdout, "")
+                self.assertEqual(self.notifications(), [])
+                self.assertEqual(os.listdir(directory), [])
+
     def check_denied(self, fault):
         """A failure while a connection is decided on denies it: exit 0, one ERROR line, nothing run."""
         self.control(fault)
         argv, _, _ = self.prepare(fault)
-        where = locate(argv, fault, env=self.env, pass_fds=(SPARE_FD,))
+        where = locate(argv, fault, env=self.env, pass_fds=(SPARE_FD, NOTIFY_FD))
         self.assertIsNotNone(where, f"{fault.applet} makes no {fault.nth}th {fault.syscall} call matching "
                                     f"{fault.match!r}: update the table")
         argv, directory, fragments = self.prepare(fault)
-        result, injected = inject_run(argv, fault, where, env=self.env, pass_fds=(SPARE_FD,))
+        result, injected = inject_run(argv, fault, where, env=self.env, pass_fds=(SPARE_FD, NOTIFY_FD))
         self.assertTrue(injected, f"strace did not inject into {where}: {result.stderr!r}")
         self.assertExit(result, 0)
         self.assertEqual(result.stdout, "", "the next program ran after a failure")

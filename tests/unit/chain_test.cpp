@@ -4,6 +4,7 @@
 #include "chain.hpp"
 #include "diagnostics.hpp"
 #include "fd.hpp"
+#include "readiness.hpp"
 #include "registry.hpp"
 
 #include "support.hpp"
@@ -47,6 +48,36 @@ std::unique_ptr<Step> plan_probe(Invocation&) {
 const AppletInfo probe{{"probe", "NEXT-PROG [ARGS...]", "Record what happens.", {}}, plan_probe};
 const AppletInfo long_probe{
     {"a-very-long-probe-name", "NEXT-PROG [ARGS...]", "Record what happens.", {}}, plan_probe};
+
+// The probe as a listen link that asked for readiness on descriptor ready_fd.
+int ready_fd = -1;
+
+class ReadyProbeStep : public ProbeStep {
+  public:
+    ReadyProbeStep() { readiness_.notify_fd = ready_fd; }
+    const Readiness* readiness() const override { return &readiness_; }
+
+  private:
+    Readiness readiness_;
+};
+
+std::unique_ptr<Step> plan_ready_probe(Invocation&) {
+    ++planned;
+    return std::make_unique<ReadyProbeStep>();
+}
+
+const AppletInfo ready_probe{{"ready-probe", "NEXT-PROG [ARGS...]", "Ask for readiness.", {}},
+                             plan_ready_probe};
+
+// What is in the pipe FD reads from now, without waiting.
+std::string waiting_in(int fd) {
+    int flags = ::fcntl(fd, F_GETFL);
+    ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    char buffer[16];
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    ::fcntl(fd, F_SETFL, flags);
+    return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string();
+}
 
 struct Reset {
     Reset() {
@@ -394,6 +425,91 @@ BOOST_AUTO_TEST_CASE(a_failure_in_the_forked_child_undoes_what_the_child_did_and
                "fdmove: FATAL: descriptor 99: " + std::string(std::strerror(EBADF)) + "\n");
     struct stat st;
     BOOST_TEST(::lstat(node.c_str(), &st) < 0, node << " was left behind");
+}
+
+BOOST_AUTO_TEST_CASE(readiness_waits_for_the_end_of_the_chain) {
+    Reset reset;
+    Pipe notification, report;
+    ready_fd = notification.fds[1];
+    ChildResult child = in_child([&] {
+        Args environment{system_path};
+        Args args{"ready-probe", "fdmove", "1", "1", "true"};
+        Chain chain(environment.pointers.data());
+        probe_action = [&](Chain&) {
+            say(report.fds[1], "[" + waiting_in(notification.fds[0]) + "]");
+        };
+        run_like_main(chain, ready_probe, args.span(), report.fds[1]);
+    });
+    BOOST_TEST(child.status == 0);
+    BOOST_TEST(report.drain() == "[]", "nothing while the link that asked runs");
+    BOOST_TEST(notification.drain() == "\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_link_failing_after_the_one_that_asked_signals_nothing) {
+    Reset reset;
+    Pipe notification, report;
+    ready_fd = notification.fds[1];
+    ::close(99);
+    ChildResult child = in_child([&] {
+        Args environment{system_path};
+        Args args{"ready-probe", "fdmove", "1", "99", "true"};
+        Chain chain(environment.pointers.data());
+        run_like_main(chain, ready_probe, args.span(), report.fds[1]);
+    });
+    BOOST_TEST(child.status == exit_failure);
+    BOOST_TEST(report.drain() == "111|descriptor 99");
+    BOOST_TEST(notification.drain() == "");
+}
+
+BOOST_AUTO_TEST_CASE(readiness_is_signalled_once_and_never_by_a_forked_child) {
+    // As an accept link does: a child goes on with the chain, the server signals.
+    Reset reset;
+    Pipe notification, report;
+    ready_fd = notification.fds[1];
+    ChildResult child = in_child([&] {
+        Args environment{system_path};
+        Args args{"ready-probe", "fdmove", "1", "1", "true"};
+        Chain chain(environment.pointers.data());
+        probe_action = [&](Chain& running) {
+            pid_t pid = ::fork();
+            if (pid == 0) running.run_rest_in_child();
+            int child_status;
+            ::waitpid(pid, &child_status, 0);
+            say(report.fds[1], "child=" + std::to_string(WEXITSTATUS(child_status)) + " [" +
+                                   waiting_in(notification.fds[0]) + "]");
+            running.signal_readiness();
+            running.signal_readiness();
+            ::_exit(0);
+        };
+        run_like_main(chain, ready_probe, args.span(), report.fds[1]);
+    });
+    BOOST_TEST(child.status == 0);
+    BOOST_TEST(report.drain() == "child=0 []");
+    BOOST_TEST(notification.drain() == "\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_signal_names_the_link_that_asked) {
+    Reset reset;
+    Pipe notification, report;
+    ready_fd = notification.fds[1];
+    ::close(notification.fds[0]); // nobody reads: EPIPE
+    notification.fds[0] = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ChildResult child = in_child([&] {
+        Args environment{system_path};
+        Args args{"ready-probe", "fdmove", "1", "1", "true"};
+        Chain chain(environment.pointers.data());
+        try {
+            chain.plan(ready_probe, args.span());
+            chain.run();
+        } catch (const Failure& failure) {
+            say(report.fds[1],
+                std::string(program_name()) + "|" + failure.subject() + "|" + failure.detail());
+            ::_exit(failure.status());
+        }
+    });
+    BOOST_TEST(child.status == exit_failure);
+    BOOST_TEST(report.drain() ==
+               "ready-probe|--notify-fd " + descriptor_name(ready_fd) + "|" + std::strerror(EPIPE));
 }
 
 // What the links change about the final program is planned: PATH, directory, root.

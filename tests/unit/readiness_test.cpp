@@ -8,6 +8,7 @@
 #include "support.hpp"
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <string>
@@ -122,4 +123,29 @@ BOOST_AUTO_TEST_CASE(a_notify_socket_nobody_listens_on_is_an_error) {
     Failure failure = failure_of([&] { announce_readiness(readiness, environment); });
     BOOST_TEST(failure.status() == exit_failure);
     BOOST_TEST(failure.subject().find("NOTIFY_SOCKET") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_reader_that_went_away_is_an_error_not_a_signal) {
+    int pipe_fds[2];
+    BOOST_TEST_REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
+    ::close(pipe_fds[0]);
+    Readiness readiness;
+    readiness.notify_fd = pipe_fds[1];
+    PendingEnvironment empty(nullptr);
+    // With SIGPIPE's default action, as a chain has it: without the hold, this test dies of it.
+    struct sigaction default_action {
+    }, old_action{};
+    default_action.sa_handler = SIG_DFL;
+    ::sigaction(SIGPIPE, &default_action, &old_action);
+    Failure failure = failure_of([&] { announce_readiness(readiness, empty); });
+    ::sigaction(SIGPIPE, &old_action, nullptr);
+    BOOST_TEST(failure.status() == exit_failure);
+    BOOST_TEST(failure.subject() == "--notify-fd " + descriptor_name(pipe_fds[1]));
+    BOOST_TEST(failure.detail() == std::strerror(EPIPE));
+    sigset_t blocked, pending;
+    ::sigprocmask(SIG_BLOCK, nullptr, &blocked);
+    ::sigpending(&pending);
+    BOOST_TEST(!sigismember(&blocked, SIGPIPE), "the signal mask is given back");
+    BOOST_TEST(!sigismember(&pending, SIGPIPE), "no SIGPIPE is left pending");
+    ::close(pipe_fds[1]);
 }
