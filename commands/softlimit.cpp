@@ -4,10 +4,10 @@
 #include "diagnostics.hpp"
 #include "numbers.hpp"
 
+#include <array>
 #include <cerrno>
 #include <string>
 #include <sys/resource.h>
-#include <vector>
 
 namespace toolkit::applets {
 
@@ -25,7 +25,7 @@ const OptionSpec options[] = {
     {"core", 'c', OptionKind::text, "N", "RLIMIT_CORE, bytes"},
     {"resident", 'r', OptionKind::text, "N", "RLIMIT_RSS, bytes"},
     {"cpu-time", 't', OptionKind::text, "N", "RLIMIT_CPU, seconds"},
-    {"verbose", 'v', OptionKind::flag, "", "warn when a limit is capped at the hard one"},
+    {"verbose", 'v', OptionKind::flag, "", "say when a limit is capped"},
 };
 
 struct Limit {
@@ -35,12 +35,19 @@ struct Limit {
     rlim_t value;
 };
 
+// At most -m's four and one for each other resource: a fixed array, which
+// costs the binary less than a vector's growth code.
+struct Limits {
+    std::array<Limit, 14> items;
+    std::size_t count = 0;
+};
+
 class SetLimits : public Step {
   public:
-    SetLimits(std::vector<Limit> limits, bool verbose)
-        : limits_(std::move(limits)), verbose_(verbose) {}
+    SetLimits(const Limits& limits, bool verbose) : limits_(limits), verbose_(verbose) {}
     void run(Chain&) override {
-        for (const Limit& limit : limits_) {
+        for (std::size_t i = 0; i < limits_.count; ++i) {
+            const Limit& limit = limits_.items[i];
             struct rlimit now;
             if (::getrlimit(limit.resource, &now) < 0) throw system_error(limit.option, errno);
             now.rlim_cur = limit.to_hard ? now.rlim_max : limit.value;
@@ -59,7 +66,7 @@ class SetLimits : public Step {
     }
 
   private:
-    std::vector<Limit> limits_;
+    Limits limits_;
     bool verbose_;
 };
 
@@ -77,33 +84,31 @@ constexpr Resource resources[] = {
     {"resident", "-r", RLIMIT_RSS},      {"cpu-time", "-t", RLIMIT_CPU},
 };
 
-void add(std::vector<Limit>& limits, const char* option, int resource,
-         std::optional<std::string_view> text) {
+void add(Limits& limits, const char* option, int resource, std::optional<std::string_view> text) {
     if (!text) return;
     bool to_hard = *text == "=";
     rlim_t value = to_hard ? 0 : parse_number(option, *text, 0, RLIM_INFINITY);
-    limits.push_back(Limit{resource, option, to_hard, value});
+    limits.items[limits.count++] = Limit{resource, option, to_hard, value};
 }
 
 // The planner's signature is AppletInfo::plan's, whether it takes operands or not.
 // cppcheck-suppress constParameterCallback
 std::unique_ptr<Step> plan(Invocation& invocation) {
     const ParsedOptions& given = invocation.options();
-    std::vector<Limit> limits;
+    Limits limits;
     // -m first, so that a resource of its own given beside it wins, whatever the order.
     for (int resource : {RLIMIT_DATA, RLIMIT_STACK, RLIMIT_MEMLOCK, RLIMIT_AS})
         add(limits, "-m", resource, given.text("memory"));
     for (const Resource& resource : resources)
         add(limits, resource.option, resource.resource, given.text(resource.name));
-    return std::make_unique<SetLimits>(std::move(limits), given.has("verbose"));
+    return std::make_unique<SetLimits>(limits, given.has("verbose"));
 }
 
 } // namespace
 
 extern const AppletInfo softlimit{
     {"softlimit", "NEXT-PROG [ARGS...]",
-     "Set the soft resource limits given (N, or = for the hard limit), then run NEXT-PROG.",
-     options},
+     "Set soft resource limits (N, or = for the hard one), then run NEXT-PROG.", options},
     plan,
 };
 
