@@ -48,14 +48,16 @@ class CheckRules : public Step {
         if (rejected_ && !rejected_->may_differ_from(path_)) return;
         try {
             RulesFile now = RulesFile::read(path_);
+            std::vector<Rule> rules;
             try {
-                std::vector<Rule> rules = parse_rules(now.text(), path_);
-                planned_ = std::move(now); // the rules' views follow the buffer it owns
-                rules_ = std::move(rules);
-                rejected_.reset();
+                rules = parse_rules(now.text(), path_);
             } catch (const Failure&) {
                 rejected_ = std::move(now);
+                return;
             }
+            planned_ = std::move(now); // the rules' views follow the buffer it owns
+            rules_ = std::move(rules);
+            rejected_.reset();
         } catch (...) {
             // Nothing here may stop the server: its children decide for themselves.
         }
@@ -76,11 +78,11 @@ class CheckRules : public Step {
             Verdict verdict = first_match(rules_, client);
             if (verdict.line == 0) {
                 if (!quiet_) error(path_, "no rule matched the " + describe(client));
-                if (verbose_) log("deny " + path_ + ": no rule matched");
+                if (verbose_) say("deny " + path_ + ": no rule matched");
                 end_connection(chain);
             }
             if (verbose_)
-                log((verdict.allow ? "allow " : "deny ") + path_ + ":" +
+                say((verdict.allow ? "allow " : "deny ") + path_ + ":" +
                     std::to_string(verdict.line));
             if (!verdict.allow) end_connection(chain);
             apply_assignments(verdict.assignments, chain.environment);
@@ -93,7 +95,7 @@ class CheckRules : public Step {
 
   private:
     // One -v line; callers test verbose_ first, so that a quiet check builds no text.
-    static void log(std::string_view text) {
+    static void say(std::string_view text) {
         MessageLine().add(::getpid()).add(" ").add(text).write();
     }
     // A denied connection simply ends: nothing else runs, and it is no failure.

@@ -61,8 +61,8 @@ class RulesFile {
   public:
     // Read PATH whole; it must be a regular file. A system error naming PATH otherwise.
     static RulesFile read(const std::string& path);
-    // The same from FD, a descriptor of PATH opened for reading (or not: -1, errno set).
-    static RulesFile read(int fd, const std::string& path);
+    // The same from OPENED, a descriptor of PATH opened for reading (or not: -1, errno set).
+    static RulesFile read(int opened, const std::string& path);
     std::string_view text() const { return {text_.get(), size_}; }
     // Same file, same modification time, same bytes: what was parsed from
     // OTHER holds for this one too, names resolved included.
