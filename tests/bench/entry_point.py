@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Wall time of a container entry point: our one-process chain
     envdir E softlimit -m 64000000 setlock -n L chdir D umask 027 setuidgid nobody /bin/true
-against the same work done with the peer tools: daemontools' chain (envdir,
-softlimit, setlock, setuidgid: one execve per link, and no chdir or umask
-tool) and runit's single chpst (-e -m -L -u). Runs on request, never as a
-verdict; needs root (setuidgid), hyperfine, and the peers it finds.
+against the same work done with the peer tools: the same seven links from
+daemontools (envdir, softlimit, setlock, setuidgid) with execline's cd and
+umask, one execve per link; daemontools' four links alone (it has no chdir
+or umask tool); and runit's single chpst (-e -m -L -u, no chdir or umask
+either), which does its part in one process as toolkit does. Runs on
+request, never as a verdict; needs root (setuidgid), hyperfine, and the
+peers it finds.
 
 Usage: tests/bench/entry_point.py [PATH/TO/toolkit] [--rounds N] [--runs N]
 Prints each command's median wall and processor time over the rounds (order
@@ -67,6 +70,11 @@ def main():
         if all(daemontools) and not os.path.samefile(os.path.realpath(daemontools[3]), toolkit):
             commands["daemontools"] = [daemontools[0], env_dir, daemontools[1], "-m", "64000000", daemontools[2],
                                        "-n", lock, daemontools[3], "nobody", "/bin/true"]
+            cd, umask = "/usr/lib/execline/bin/cd", "/usr/lib/execline/bin/umask"
+            if os.access(cd, os.X_OK) and os.access(umask, os.X_OK):
+                commands["daemontools+execline"] = [daemontools[0], env_dir, daemontools[1], "-m", "64000000",
+                                                    daemontools[2], "-n", lock, cd, os.path.join(workdir, "D"),
+                                                    umask, "027", daemontools[3], "nobody", "/bin/true"]
         if shutil.which("chpst"):
             commands["chpst"] = [shutil.which("chpst"), "-e", env_dir, "-m", "64000000", "-L", lock, "-u", "nobody",
                                  "/bin/true"]
@@ -85,13 +93,12 @@ def main():
         medians = {name: statistics.median(values) for name, values in times.items()}
         cpu_medians = {name: statistics.median(values) for name, values in cpu.items()}
         for name in names:
-            print(f"{name:12s} wall {medians[name] * 1e6:8.1f} us, cpu {cpu_medians[name] * 1e6:8.1f} us"
+            print(f"{name:21s} wall {medians[name] * 1e6:8.1f} us, cpu {cpu_medians[name] * 1e6:8.1f} us"
                   "   (wall per round: " + ", ".join(f"{t * 1e6:.1f}" for t in times[name]) + ")")
         peers = [name for name in names if name != "toolkit"]
-        if peers:
-            best = min(peers, key=medians.get)
-            print(f"ratio toolkit / {best}: wall {medians['toolkit'] / medians[best]:.2f}, "
-                  f"cpu {cpu_medians['toolkit'] / cpu_medians[best]:.2f}")
+        for peer in peers:
+            print(f"ratio toolkit / {peer}: wall {medians['toolkit'] / medians[peer]:.2f}, "
+                  f"cpu {cpu_medians['toolkit'] / cpu_medians[peer]:.2f}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
