@@ -127,6 +127,24 @@ def wait_for(predicate, what, limit=WAIT_LIMIT):
     raise AssertionError(f"gave up waiting for {what}")
 
 
+def stopped_by_strace(tracer, trace_path, limit=WAIT_LIMIT):
+    """The pid of the program that TRACER (strace -f -e signal=SIGSTOP -o
+    TRACE_PATH, with an inject=...:signal=SIGSTOP) has stopped, once strace
+    reports the stop. A process state of T or t does not tell: a tracee is in
+    t at every system call strace looks at on its way."""
+    def stopped():
+        if tracer.poll() is not None:
+            raise AssertionError(f"the traced program ended before it was stopped ({tracer.returncode})")
+        try:
+            with open(trace_path) as f:
+                # strace pads the pid column: one space or more after it.
+                match = re.search(r"^(\d+) +--- stopped by SIGSTOP ---$", f.read(), re.M)
+        except FileNotFoundError:  # strace has not made it yet
+            return None
+        return int(match.group(1)) if match else None
+    return wait_for(stopped, "the traced program to stop", limit)
+
+
 def listening(path):
     """True once a local socket bound to PATH listens: the node exists from
     bind(), a moment before listen(), and a client connecting in between is

@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, TOOLKIT, USAGE, ReadinessTestCase, ToolkitTestCase,
-                     applet_link, children, main, probe, run, which)
+                     applet_link, children, main, probe, run, stopped_by_strace, which)
 
 APPLET = "local-datagram-socket-listen"
 WAIT_LIMIT = 20  # seconds any bounded wait may take
@@ -249,6 +249,14 @@ class Node(DatagramTestCase):
         self.case(APPLET, lambda form: ["-u", "12345", self.fresh(form), "true"],
                   then=owner_is(12345, os.getegid()))
 
+    def end_tracer(self, tracer):
+        """strace and the listener it may have left stopped."""
+        if tracer.poll() is None:
+            for pid, _ in children(tracer.pid):
+                os.kill(pid, signal.SIGKILL)
+            tracer.kill()
+            tracer.communicate(timeout=WAIT_LIMIT)
+
     def test_nothing_sent_before_the_owner_is_final_is_delivered(self):
         """A datagram socket receives from bind(2) on: the listener is stopped
         at its change of owner (strace injects SIGSTOP there), a datagram is
@@ -259,21 +267,14 @@ class Node(DatagramTestCase):
         path = self.path()
         code = ("import socket\ns = socket.socket(fileno=3)\ns.setblocking(False)\n"
                 "try:\n    print(s.recv(100))\nexcept BlockingIOError:\n    print('empty')")
-        tracer = subprocess.Popen([strace, "-f", "-qq", "-e", "signal=none", "-o", os.devnull,
+        trace = os.path.join(self.dir, "trace")
+        tracer = subprocess.Popen([strace, "-f", "-qq", "-e", "signal=SIGSTOP", "-o", trace,
                                    "-e", "trace=fchownat", "-e", "inject=fchownat:signal=SIGSTOP:when=1",
                                    applet_link(APPLET), "-u", "12345", "-m", "0620", path] + probe(code),
                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
-        self.addCleanup(lambda: tracer.poll() is None and tracer.kill())
-        deadline = time.monotonic() + WAIT_LIMIT
-        stopped = None
-        while stopped is None:
-            self.assertIsNone(tracer.poll(), "the listener ended before its change of owner")
-            self.assertLess(time.monotonic(), deadline, "the listener never stopped")
-            for child, state in children(tracer.pid):
-                if state in ("T", "t"):
-                    stopped = child
-            time.sleep(0.02)
+        self.addCleanup(self.end_tracer, tracer)
+        stopped = stopped_by_strace(tracer, trace)
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
             sender.sendto(b"too early", path)  # root may send whatever the mode
         os.kill(stopped, signal.SIGCONT)

@@ -20,7 +20,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, PYTHON, SOURCE_DIR, USAGE, TOOLKIT,
                      ReadinessTestCase, ToolkitTestCase, applet_link, forms, main, open_descriptors, probe,
-                     run, which)
+                     run, stopped_by_strace, which)
 
 APPLET = "local-stream-socket-listen"
 
@@ -786,21 +786,6 @@ class DirectorySwapTest(ToolkitTestCase):
     def prepare(self, directory):
         """What the directory holds before each run (nothing)."""
 
-    def stopped_child(self, tracer):
-        """The traced listener once it is stopped (at most 10 s of waiting)."""
-        for _ in range(200):
-            for child in self.strace.children_of(tracer.pid):
-                try:
-                    with open(f"/proc/{child}/stat") as f:
-                        if f.read().rsplit(")", 1)[1].split()[0] in ("T", "t"):
-                            return child
-                except OSError:
-                    pass
-            if tracer.poll() is not None:
-                break
-            time.sleep(0.05)
-        return None
-
     def run_with_swap(self, argv, stop_at, swap, directory):
         """Run ARGV, stopped at the call STOP_AT names to SWAP; DIRECTORY is
         emptied again after the trial run that finds the call."""
@@ -810,21 +795,24 @@ class DirectorySwapTest(ToolkitTestCase):
         for name in os.listdir(directory):
             os.unlink(os.path.join(directory, name))
         self.prepare(directory)
-        tracer = subprocess.Popen([self.strace.STRACE, "-f", "-qq", "-e", "signal=none", "-o", os.devnull,
+        trace = os.path.join(self.dir, "trace")
+        tracer = subprocess.Popen([self.strace.STRACE, "-f", "-qq", "-e", "signal=SIGSTOP", "-o", trace,
                                    "-e", "trace=" + where.syscall,
                                    "-e", f"inject={where.syscall}:signal=SIGSTOP:when={where.nth_of_syscall}"]
                                   + argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         try:
-            child = self.stopped_child(tracer)
-            self.assertIsNotNone(child, "the listener never stopped")
+            child = stopped_by_strace(tracer, trace)
             swap()
             os.kill(child, signal.SIGCONT)
             out, err = tracer.communicate(timeout=20)
         finally:
             if tracer.poll() is None:
+                # A listener left stopped would hold the pipes open: it goes first.
+                for pid in self.strace.children_of(tracer.pid):
+                    os.kill(pid, signal.SIGKILL)
                 tracer.kill()
-                tracer.communicate()
+                tracer.communicate(timeout=20)
         return subprocess.CompletedProcess(argv, tracer.returncode, out, err)
 
     def test_directory_swapped_before_bind_is_refused(self):
