@@ -175,6 +175,35 @@ def socket_port(pid, fd=3):
     raise AssertionError(f"descriptor {fd} of process {pid} is no TCP or UDP socket")
 
 
+# Python that prints the descriptors open in the program running it, on one line
+# (the one os.listdir used is gone by then).
+LIST_FDS = textwrap.dedent("""
+    import os
+    def is_open(fd):
+        try:
+            os.fstat(fd)
+            return True
+        except OSError:
+            return False
+    print(" ".join(str(fd) for fd in sorted(int(n) for n in os.listdir("/proc/self/fd")) if is_open(fd)))
+""")
+
+# The end of a client chain: LIST_FDS, then whether 6 and 7 are one socket,
+# and what each is.
+DESCRIBE_CLIENT = LIST_FDS + textwrap.dedent("""
+    import fcntl, socket
+    print("same socket", os.fstat(6).st_ino == os.fstat(7).st_ino)
+    for fd in (6, 7):
+        s = socket.socket(fileno=fd)
+        print(fd, s.family.name, s.type.name, "blocking", s.getblocking(),
+              "cloexec", bool(fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC))
+        s.detach()
+""")
+
+# A client chain's end that sends a line on 7 and prints the line that comes back on 6.
+TALK = ["sh", "-c", 'printf "PING\\n" >&7; head -n1 <&6']
+
+
 # The program at the end of a readiness test's chain. It waits for a line on
 # its standard input (the test checks the socket meanwhile), then says whether
 # descriptor argv[1] reached it and, with argv[2] "recv", prints the datagram

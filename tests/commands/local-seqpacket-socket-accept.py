@@ -11,17 +11,15 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, USAGE, ToolkitTestCase, applet_link, listening,
-                     main, probe, run, wait_for)
+                     main, probe, wait_for)
+from servers import CLIENT_TIMEOUT, WAIT_LIMIT, Server, log_patterns
 
 APPLET = "local-seqpacket-socket-accept"
 ACCEPT = applet_link(APPLET)
 LISTEN = applet_link("local-seqpacket-socket-listen")
-CLIENT_TIMEOUT = 10  # seconds any one socket operation may take
-WAIT_LIMIT = 15      # seconds any bounded wait may take
 
 # The handler that reports what it inherited, as one message on the connection.
 REPORT = probe(r"""
@@ -43,9 +41,8 @@ while message := s.recv(65536):
 UNSET_BY_ACCEPT = ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "LISTEN_PIDFDID", "UPSTART_FDS",
                    "UPSTART_EVENTS", "UNIXLOCALUID", "UNIXLOCALGID", "UNIXLOCALPID"]
 
-STARTED = re.compile(rf"^{APPLET}: (\d+) started (\d+)/(\d+)$")
+STARTED, ENDED = log_patterns(APPLET)
 CONNECTION = re.compile(rf"^{APPLET}: (\d+) (\S+) (\S+) (\d+) (\d+) (\d+)$")
-ENDED = re.compile(rf"^{APPLET}: (\d+) ended status (\d) code (\d+) (\d+)/(\d+)$")
 
 
 
@@ -78,38 +75,6 @@ def on_fds(listeners):
     return fds, setup
 
 
-class Server:
-    """The accept applet on listeners made here, in its own process group,
-    stderr in a file; stopped, group and all, at the end of the test."""
-
-    def __init__(self, test, argv, listeners, *, env=None, listen_fds=False):
-        self.log_path = os.path.join(test.dir, "stderr")
-        fds, setup = on_fds(listeners)
-        if listen_fds:
-            argv = ["/bin/sh", "-c", f'LISTEN_PID=$$ LISTEN_FDS={len(fds)} exec "$@"', "sh"] + argv
-        with open(self.log_path, "w") as log:
-            self.process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
-                                            stdout=subprocess.DEVNULL, stderr=log, pass_fds=fds,
-                                            preexec_fn=setup, start_new_session=True)
-        for sock in listeners:
-            sock.close()  # the server holds them now
-        test.addCleanup(self.stop)
-
-    def log(self):
-        with open(self.log_path) as log:
-            return log.read()
-
-    def lines(self, pattern):
-        return [m for m in (pattern.match(line) for line in self.log().splitlines()) if m]
-
-    def stop(self):
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait(timeout=WAIT_LIMIT)
-
-
 class AcceptTest(ToolkitTestCase):
 
     def setUp(self):
@@ -120,7 +85,9 @@ class AcceptTest(ToolkitTestCase):
         return os.path.join(self.dir, name)
 
     def serve(self, argv, listeners=None, **kwargs):
-        return Server(self, argv, listeners or [listener(self.path())], **kwargs)
+        server = Server(argv, listeners or [listener(self.path())], prefix="toolkit-seqaccept-log-", **kwargs)
+        self.addCleanup(server.stop)
+        return server
 
     def report(self, bind=None, **kwargs):
         server = self.serve([ACCEPT] + REPORT, **kwargs)

@@ -11,16 +11,14 @@ import signal
 import socket
 import subprocess
 import tempfile
-import threading
-import time
 
 from harness import (FAILURE, NOT_FOUND, USAGE, ToolkitTestCase, applet_link, forms, listening, main,
                      probe, run, which, wait_for)
+from servers import (CLIENT_TIMEOUT, WAIT_LIMIT, Server, check_burst, check_limit_held, log_patterns,
+                     read_all, send_and_read)
 
 APPLET = "local-stream-socket-accept"
 ACCEPT = applet_link(APPLET)
-CLIENT_TIMEOUT = 10  # seconds any one socket operation may take
-WAIT_LIMIT = 15      # seconds any bounded wait may take
 
 # The handler that reports what it inherited, as one JSON line on the connection.
 REPORT = probe(r"""
@@ -48,9 +46,8 @@ SET_BY_ACCEPT = ["PROTO", "UNIXLOCALPATH", "UNIXREMOTEPATH", "UNIXREMOTEPID", "U
 UNSET_BY_ACCEPT = ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "LISTEN_PIDFDID", "UPSTART_FDS",
                    "UPSTART_EVENTS", "UNIXLOCALUID", "UNIXLOCALGID", "UNIXLOCALPID"]
 
-STARTED = re.compile(rf"^{APPLET}: (\d+) started (\d+)/(\d+)$")
+STARTED, ENDED = log_patterns(APPLET)
 CONNECTION = re.compile(rf"^{APPLET}: (\d+) (\S+) (\S+) (\d+) (\d+) (\d+)$")
-ENDED = re.compile(rf"^{APPLET}: (\d+) ended status (\d) code (\d+) (\d+)/(\d+)$")
 
 
 
@@ -62,62 +59,6 @@ def listening_socket(path, kind=socket.SOCK_STREAM, backlog=64):
     return sock
 
 
-class Server:
-    """local-stream-socket-accept run on listening sockets made here, in its own
-    process group, with stderr in a file; stopped (group and all) by stop()."""
-
-    def __init__(self, argv, listeners, *, env=None, preexec=None, listen_fds=False):
-        self.dir = tempfile.mkdtemp(prefix="accept-test-")
-        self.log_path = os.path.join(self.dir, "stderr")
-        fds = [sock.fileno() for sock in listeners]
-
-        def setup():
-            # Listeners onto 3, 4, ... in the child only.
-            moved = [os.dup(fd) for fd in fds]
-            for i, fd in enumerate(moved):
-                os.dup2(fd, 3 + i)
-                os.close(fd)
-            if preexec:
-                preexec()
-
-        command = list(argv)
-        if listen_fds:
-            command = ["/bin/sh", "-c", f'LISTEN_PID=$$ LISTEN_FDS={len(fds)} exec "$@"', "sh"] + command
-        with open(self.log_path, "w") as log:
-            self.process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL,
-                                            stdout=subprocess.DEVNULL, stderr=log, pass_fds=fds,
-                                            preexec_fn=setup, start_new_session=True)
-        self.pid = self.process.pid
-
-    def log(self):
-        with open(self.log_path) as log:
-            return log.read()
-
-    def lines(self, pattern):
-        return [m for m in (pattern.match(line) for line in self.log().splitlines()) if m]
-
-    def children(self):
-        """PIDs of the server's children, zombies included."""
-        try:
-            with open(f"/proc/{self.pid}/task/{self.pid}/children") as f:
-                return [int(p) for p in f.read().split()]
-        except FileNotFoundError:
-            return []
-
-    def stop(self):
-        if self.dir is None:
-            return
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait(timeout=WAIT_LIMIT)
-        for name in os.listdir(self.dir):
-            os.unlink(os.path.join(self.dir, name))
-        os.rmdir(self.dir)
-        self.dir = None
-
-
 def connect(path, bind=None):
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     client.settimeout(CLIENT_TIMEOUT)
@@ -127,22 +68,9 @@ def connect(path, bind=None):
     return client
 
 
-def read_all(client):
-    chunks = []
-    while True:
-        data = client.recv(65536)
-        if not data:
-            return b"".join(chunks)
-        chunks.append(data)
-
-
 def exchange(path, data=b"", bind=None):
     """Connect, send DATA, shut down writing, read to EOF."""
-    with connect(path, bind) as client:
-        if data:
-            client.sendall(data)
-        client.shutdown(socket.SHUT_WR)
-        return read_all(client)
+    return send_and_read(connect(path, bind), data)
 
 
 class AcceptTestCase(ToolkitTestCase):
@@ -160,8 +88,6 @@ class AcceptTestCase(ToolkitTestCase):
         if listeners is None:
             listeners = [listening_socket(path or self.socket_path())]
         server = Server(argv, listeners, **kwargs)
-        for sock in listeners:
-            sock.close()  # the server holds them now
         self.addCleanup(server.stop)
         return server
 
@@ -608,33 +534,9 @@ class Limits(AcceptTestCase):
     def test_connection_limit_is_never_exceeded(self):
         limit, total = 2, 6
         server = self.serve([ACCEPT, "-v", "-c", str(limit), "cat"])
+        # The first LIMIT are served; the others wait in the backlog until one ends.
         clients = [connect(self.socket_path()) for _ in range(total)]
-        try:
-            for i, client in enumerate(clients):
-                client.sendall(b"%d\n" % i)
-            # The first LIMIT are served; the others wait in the backlog until one ends.
-            for i, client in enumerate(clients):
-                self.assertEqual(client.recv(100), b"%d\n" % i)
-                client.shutdown(socket.SHUT_WR)
-                self.assertEqual(read_all(client), b"")
-                client.close()
-        finally:
-            for client in clients:
-                client.close()
-        wait_for(lambda: len(server.lines(ENDED)) == total, "every child to end")
-        live = 0
-        for line in server.log().splitlines():
-            if m := STARTED.match(line):
-                live += 1
-                self.assertEqual(int(m.group(2)), live)
-                self.assertLessEqual(live, limit, line)
-                self.assertEqual(m.group(3), str(limit))
-            elif m := ENDED.match(line):
-                live -= 1
-                self.assertEqual(int(m.group(4)), live)
-            else:
-                self.assertRegex(line, CONNECTION)
-        self.assertEqual(len(server.lines(STARTED)), total)
+        check_limit_held(self, server, clients, limit, (STARTED, ENDED, CONNECTION))
 
     def test_per_uid_limit_closes_at_once(self):
         server = self.serve([ACCEPT, "-v", "-C", "1", "cat"])
@@ -700,26 +602,7 @@ class Robustness(AcceptTestCase):
     def test_burst_of_1000_leaves_no_zombie(self):
         server = self.serve([ACCEPT, "-v", "-c", "64", "/bin/true"],
                             listeners=[listening_socket(self.socket_path(), backlog=128)])
-        errors = []
-
-        def worker(count):
-            try:
-                for _ in range(count):
-                    exchange(self.socket_path())
-            except OSError as e:
-                errors.append(e)
-
-        threads = [threading.Thread(target=worker, args=(125,)) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        self.assertEqual(errors, [])
-        wait_for(lambda: len(server.lines(ENDED)) == 1000, "1000 ended lines")
-        self.assertEqual(len(server.lines(STARTED)), 1000)
-        wait_for(lambda: server.children() == [], "no child left")
-        self.assertEqual(server.children(), [])
-        self.assertTrue(all(m.group(2, 3) == ("1", "0") for m in server.lines(ENDED)))
+        check_burst(self, server, lambda: exchange(self.socket_path()), (STARTED, ENDED))
 
     def test_clients_that_vanish(self):
         server = self.serve([ACCEPT, "-v", "sh", "-c", "exec cat 2>/dev/null"])

@@ -9,37 +9,15 @@ import socket
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, PYTHON, TOOLKIT, USAGE, ToolkitTestCase, main,
-                     probe, which)
+from harness import (CANNOT_RUN, DESCRIBE_CLIENT, FAILURE, NOT_FOUND, TALK, TOOLKIT, USAGE, ToolkitTestCase,
+                     main, probe, which)
 
 APPLET = "local-stream-socket-connect"
 LISTEN = "local-stream-socket-listen"
 ACCEPT = "local-stream-socket-accept"
-
-# Send a line on 7, print the line that comes back on 6.
-TALK = ["sh", "-c", 'printf "PING\\n" >&7; head -n1 <&6']
-
-# What the end of the chain has on its descriptors: which are open, and what 6 and 7 are.
-DESCRIBE = textwrap.dedent("""
-    import fcntl, os, socket
-    def is_open(fd):
-        try:
-            os.fstat(fd)
-            return True
-        except OSError:
-            return False
-    print(" ".join(str(fd) for fd in sorted(int(n) for n in os.listdir("/proc/self/fd")) if is_open(fd)))
-    print("same socket", os.fstat(6).st_ino == os.fstat(7).st_ino)
-    for fd in (6, 7):
-        s = socket.socket(fileno=fd)
-        print(fd, s.family.name, s.type.name, "blocking", s.getblocking(),
-              "cloexec", bool(fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC))
-        s.detach()
-""")
 
 # The UCSPI variables the end of the chain sees ("-" for unset).
 VARIABLES = ["PROTO", "UNIXREMOTEPATH", "UNIXREMOTEPID", "UNIXREMOTEEUID", "UNIXREMOTEEGID",
@@ -102,7 +80,7 @@ class ConnectTest(ToolkitTestCase):
     def test_descriptors_6_and_7_are_the_connection(self):
         path = self.path()
         self.python_server(path)
-        self.case(APPLET, [path] + probe(DESCRIBE),
+        self.case(APPLET, [path] + probe(DESCRIBE_CLIENT),
                   stdout="0 1 2 6 7\nsame socket True\n"
                          "6 AF_UNIX SOCK_STREAM blocking True cloexec False\n"
                          "7 AF_UNIX SOCK_STREAM blocking True cloexec False\n")
@@ -110,7 +88,7 @@ class ConnectTest(ToolkitTestCase):
     def test_replaces_what_was_on_6_and_7(self):
         path = self.path()
         self.python_server(path)
-        self.case(APPLET, [path] + probe(DESCRIBE),
+        self.case(APPLET, [path] + probe(DESCRIBE_CLIENT),
                   wrap=lambda argv: ["sh", "-c", 'exec 6</dev/null 7>/dev/null; exec "$@"', "sh"] + argv,
                   stdout="0 1 2 6 7\nsame socket True\n"
                          "6 AF_UNIX SOCK_STREAM blocking True cloexec False\n"

@@ -18,7 +18,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, PYTHON, SOURCE_DIR, USAGE, TOOLKIT,
+from harness import (CANNOT_RUN, FAILURE, LIST_FDS, NOT_FOUND, PYTHON, SOURCE_DIR, USAGE, TOOLKIT,
                      ReadinessTestCase, ToolkitTestCase, applet_link, forms, main, open_descriptors, probe,
                      run, stopped_by_strace, which)
 
@@ -35,19 +35,6 @@ DESCRIBE_FD3 = textwrap.dedent("""
     print("passcred", s.getsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED))
     print("passsec", s.getsockopt(socket.SOL_SOCKET, 34))  # SO_PASSSEC
     s.detach()
-""")
-
-# The descriptors the end of the chain has, one line (the one listdir used is gone).
-LIST_FDS = textwrap.dedent("""
-    import os
-    def is_open(fd):
-        try:
-            os.fstat(fd)
-            return True
-        except OSError:
-            return False
-    print(" ".join(str(fd) for fd in sorted(int(n) for n in os.listdir("/proc/self/fd"))
-                   if is_open(fd)))
 """)
 
 # A one-connection echo server on fd 3 that says when it is ready.

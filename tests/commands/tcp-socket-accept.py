@@ -5,7 +5,6 @@ ucspi-tcp's tcpclient, curl, busybox nc) on 127.0.0.1 and ::1 only, and
 handlers that report what they inherited."""
 
 import errno
-import fcntl
 import json
 import os
 import re
@@ -17,19 +16,19 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, PYTHON, USAGE, ToolkitTestCase, applet_link,
                      main, open_descriptors, probe, run, which, wait_for)
+import servers
+from servers import (CLIENT_TIMEOUT, WAIT_LIMIT, check_burst, check_limit_held, log_patterns, read_all,
+                     send_and_read)
 
 APPLET = "tcp-socket-accept"
 ACCEPT = applet_link(APPLET)
 LISTEN = applet_link("tcp-socket-listen")
 PROCESS_NAME = "tcp-accept"
-CLIENT_TIMEOUT = 10  # seconds any one socket operation may take
-WAIT_LIMIT = 15      # seconds any bounded wait may take
 
 # The handler that reports what it inherited, as one JSON line on the connection.
 REPORT = probe(textwrap.dedent(r"""
@@ -68,9 +67,8 @@ STALE = {"LISTEN_FDS": "1", "LISTEN_PID": "1", "LISTEN_FDNAMES": "x", "LISTEN_PI
          "TCPREMOTEINFO": "root", "TCPLOCALHOST": "stale.example", "TCPREMOTEIP": "192.0.2.1",
          "PROTO": "UNIX", "KEEP_ME": "yes"}
 
-STARTED = re.compile(rf"^{APPLET}: (\d+) started (\d+)/(\d+)$")
+STARTED, ENDED = log_patterns(APPLET)
 CONNECTION = re.compile(rf"^{APPLET}: (\d+) (\S+) (\d+) (\S+) (\d+)$")
-ENDED = re.compile(rf"^{APPLET}: (\d+) ended status (\d) code (\d+) (\d+)/(\d+)$")
 
 
 
@@ -114,35 +112,14 @@ def process_name(pid):
         return None
 
 
-class Server:
-    """A server in its own process group, stderr in a file: ARGV run with LISTENERS
-    (sockets made here) on descriptors 3, 4, ..., or a chain that makes its own
-    (tcp-socket-listen ...). Its ports are read from /proc once accept runs."""
+class Server(servers.Server):
+    """A server (see servers.Server) run with LISTENERS made here, or a chain
+    that makes its own (tcp-socket-listen ...). Its ports are read from /proc
+    once accept runs."""
 
-    def __init__(self, argv, listeners=(), *, env=None, preexec=None, listen_fds=False, count=None):
-        self.dir = tempfile.mkdtemp(prefix="tcp-accept-test-")
-        self.log_path = os.path.join(self.dir, "stderr")
-        fds = [sock.fileno() for sock in listeners]
-
-        def setup():
-            # Out of the way first, so that no listener lands on another before it moved.
-            moved = [fcntl.fcntl(fd, fcntl.F_DUPFD, 3 + len(fds)) for fd in fds]
-            for i, fd in enumerate(moved):
-                os.dup2(fd, 3 + i)
-            os.closerange(3 + len(fds), resource.getrlimit(resource.RLIMIT_NOFILE)[0])
-            if preexec:
-                preexec()
-
-        command = list(argv)
-        if listen_fds:
-            command = ["/bin/sh", "-c", f'LISTEN_PID=$$ LISTEN_FDS={len(fds)} exec "$@"', "sh"] + command
-        with open(self.log_path, "w") as log:
-            # Not pass_fds: it would close what setup() put on 3, 4, ...; setup() closes the rest.
-            self.process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL,
-                                            stdout=subprocess.DEVNULL, stderr=log, close_fds=False,
-                                            preexec_fn=setup, start_new_session=True)
-        self.pid = self.process.pid
-        count = count or max(len(fds), 1)
+    def __init__(self, argv, listeners=(), *, count=None, **kwargs):
+        super().__init__(argv, listeners, prefix="tcp-accept-test-", **kwargs)
+        count = count or max(len(listeners), 1)
 
         def ready():
             if self.process.poll() is not None:
@@ -153,32 +130,6 @@ class Server:
             return ports if None not in ports else None
         self.ports = wait_for(ready, "the server to listen")
         self.port = self.ports[0]
-
-    def log(self):
-        with open(self.log_path) as log:
-            return log.read()
-
-    def lines(self, pattern):
-        return [m for m in (pattern.match(line) for line in self.log().splitlines()) if m]
-
-    def children(self):
-        """PIDs of the server's children, zombies included."""
-        try:
-            with open(f"/proc/{self.pid}/task/{self.pid}/children") as f:
-                return [int(p) for p in f.read().split()]
-        except FileNotFoundError:
-            return []
-
-    def stop(self):
-        if self.dir is None:
-            return
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait(timeout=WAIT_LIMIT)
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.dir = None
 
 
 def connect(host, port, source=None):
@@ -194,22 +145,9 @@ def connect(host, port, source=None):
     return client
 
 
-def read_all(client):
-    chunks = []
-    while True:
-        data = client.recv(65536)
-        if not data:
-            return b"".join(chunks)
-        chunks.append(data)
-
-
 def exchange(host, port, data=b"", source=None):
     """Connect, send DATA, shut down writing, read to EOF."""
-    with connect(host, port, source) as client:
-        if data:
-            client.sendall(data)
-        client.shutdown(socket.SHUT_WR)
-        return read_all(client)
+    return send_and_read(connect(host, port, source), data)
 
 
 def turned_away(host, port, data=b"refused?\n", source=None):
@@ -235,8 +173,6 @@ class AcceptTestCase(ToolkitTestCase):
         if listeners is None:
             listeners = [listener(host)]
         server = Server(argv, listeners, **kwargs)
-        for sock in listeners:
-            sock.close()
         self.addCleanup(server.stop)
         return server
 
@@ -624,30 +560,7 @@ class Limits(AcceptTestCase):
         limit, total = 2, 6
         server = self.serve([ACCEPT, "-v", "-c", str(limit), "cat"])
         clients = [connect("127.0.0.1", server.port) for _ in range(total)]
-        try:
-            for i, client in enumerate(clients):
-                client.sendall(b"%d\n" % i)
-            for i, client in enumerate(clients):
-                self.assertEqual(client.recv(100), b"%d\n" % i)
-                client.shutdown(socket.SHUT_WR)
-                self.assertEqual(read_all(client), b"")
-                client.close()
-        finally:
-            for client in clients:
-                client.close()
-        wait_for(lambda: len(server.lines(ENDED)) == total, "every child to end")
-        live = 0
-        for line in server.log().splitlines():
-            if m := STARTED.match(line):
-                live += 1
-                self.assertEqual(int(m.group(2)), live)
-                self.assertLessEqual(live, limit, line)
-                self.assertEqual(m.group(3), str(limit))
-            elif m := ENDED.match(line):
-                live -= 1
-                self.assertEqual(int(m.group(4)), live)
-            else:
-                self.assertRegex(line, CONNECTION)
+        check_limit_held(self, server, clients, limit, (STARTED, ENDED, CONNECTION))
 
     def hold(self, host, port, source=None):
         client = connect(host, port, source)
@@ -815,25 +728,7 @@ class Robustness(AcceptTestCase):
         self.assertEqual(exchange("127.0.0.1", server.port), b"")
         wait_for(lambda: server.children() == [], "the first child to end")
         before = open_descriptors(server.pid)
-        errors = []
-
-        def worker(count):
-            try:
-                for _ in range(count):
-                    exchange("127.0.0.1", server.port)
-            except OSError as e:
-                errors.append(e)
-
-        threads = [threading.Thread(target=worker, args=(125,)) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        self.assertEqual(errors, [])
-        wait_for(lambda: len(server.lines(ENDED)) == 1001, "1001 ended lines")
-        self.assertEqual(len(server.lines(STARTED)), 1001)
-        wait_for(lambda: server.children() == [], "no child left")
-        self.assertTrue(all(m.group(2, 3) == ("1", "0") for m in server.lines(ENDED)))
+        check_burst(self, server, lambda: exchange("127.0.0.1", server.port), (STARTED, ENDED), before=1)
         self.assertEqual(open_descriptors(server.pid), before)
         self.assertNotIn("ERROR", server.log())
 
@@ -907,7 +802,7 @@ class Chains(AcceptTestCase):
 
     def test_port_printed_by_a_shell_in_between(self):
         port_file = os.path.join(self.dir, "port")
-        print_port = f"import socket; print(socket.socket(fileno=3).getsockname()[1])"
+        print_port = "import socket; print(socket.socket(fileno=3).getsockname()[1])"
         server = self.chain([LISTEN, "::", "0", "sh", "-c",
                              f'{PYTHON} -c "{print_port}" > {port_file}; exec "$@"', "sh",
                              ACCEPT, "-c", "4", "printenv", "TCPREMOTEIP"])

@@ -15,29 +15,10 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, USAGE, TOOLKIT, ToolkitTestCase, main, probe,
-                     run, socket_port, wait_for, which)
+from harness import (CANNOT_RUN, DESCRIBE_CLIENT, FAILURE, NOT_FOUND, TALK, TOOLKIT, USAGE, ToolkitTestCase,
+                     main, probe, run, socket_port, wait_for, which)
 
 APPLET = "tcp-socket-connect"
-
-TALK = ["sh", "-c", 'printf "PING\\n" >&7; head -n1 <&6']
-
-DESCRIBE = textwrap.dedent("""
-    import fcntl, os, socket
-    def is_open(fd):
-        try:
-            os.fstat(fd)
-            return True
-        except OSError:
-            return False
-    print(" ".join(str(fd) for fd in sorted(int(n) for n in os.listdir("/proc/self/fd")) if is_open(fd)))
-    print("same socket", os.fstat(6).st_ino == os.fstat(7).st_ino)
-    for fd in (6, 7):
-        s = socket.socket(fileno=fd)
-        print(fd, s.family.name, s.type.name, "blocking", s.getblocking(),
-              "cloexec", bool(fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC))
-        s.detach()
-""")
 
 VARIABLES = ["PROTO", "TCPLOCALIP", "TCPLOCALPORT", "TCPREMOTEIP", "TCPREMOTEPORT", "TCPLOCALHOST",
              "TCPREMOTEHOST", "TCPREMOTEINFO"]
@@ -135,7 +116,7 @@ class ConnectTest(ToolkitTestCase):
 
     def test_descriptors_6_and_7_are_the_connection(self):
         server = self.server()
-        self.case(APPLET, ["127.0.0.1", str(server.port)] + probe(DESCRIBE),
+        self.case(APPLET, ["127.0.0.1", str(server.port)] + probe(DESCRIBE_CLIENT),
                   stdout="0 1 2 6 7\nsame socket True\n"
                          "6 AF_INET SOCK_STREAM blocking True cloexec False\n"
                          "7 AF_INET SOCK_STREAM blocking True cloexec False\n")

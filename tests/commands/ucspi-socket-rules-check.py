@@ -15,14 +15,14 @@ import tempfile
 import time
 
 from harness import (CANNOT_RUN, FAILURE, NOT_FOUND, SOURCE_DIR, USAGE, ToolkitTestCase, applet_link, listening,
-                     main, run, which)
+                     main, run, wait_for, which)
+import servers
+from servers import CLIENT_TIMEOUT, WAIT_LIMIT
 
 APPLET = "ucspi-socket-rules-check"
 LISTEN = "local-stream-socket-listen"
 ACCEPT = "local-stream-socket-accept"
 ERROR = APPLET + ": ERROR: "
-CLIENT_TIMEOUT = 10  # seconds any one socket operation may take
-WAIT_LIMIT = 15      # seconds any bounded wait may take
 CONNECTION_VARIABLES = ("PROTO", "TCPREMOTEIP", "UNIXREMOTEEUID", "UNIXREMOTEEGID", "UNIXREMOTEGIDLIST")
 
 
@@ -272,28 +272,18 @@ def nobody():
         return None
 
 
-class Server:
+class Server(servers.Server):
     """listen + accept -v + rules-check -v, serving a shell that reports what it
-    got; stderr (the log) in a file; stopped, group and all, at the end."""
+    got (see servers.Server); its socket is PATH in DIRECTORY."""
 
     def __init__(self, directory, rules):
         self.path = os.path.join(directory, "s")
-        self.log_path = os.path.join(directory, "log")
         report = 'printenv PROTO UNIXREMOTEEUID LEVEL; echo end'
-        argv = [applet_link(LISTEN), "--mode", "0666", self.path, ACCEPT, "-v",
-                APPLET, "-v", "--rules", rules, "sh", "-c", report]
-        with open(self.log_path, "w") as log:
-            self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                            stderr=log, start_new_session=True)
-        deadline = time.monotonic() + WAIT_LIMIT
-        while not listening(self.path):
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise AssertionError(f"the server did not start: {self.log()!r}")
-            time.sleep(0.02)
-
-    def log(self):
-        with open(self.log_path) as f:
-            return f.read()
+        super().__init__([applet_link(LISTEN), "--mode", "0666", self.path, ACCEPT, "-v",
+                          APPLET, "-v", "--rules", rules, "sh", "-c", report], prefix="toolkit-rules-log-")
+        wait_for(lambda: listening(self.path) or self.process.poll() is not None, "the server to listen")
+        if self.process.poll() is not None:
+            raise AssertionError(f"the server did not start: {self.log()!r}")
 
     def wait_for_log(self, pattern, count):
         """The log once PATTERN matches COUNT of its lines (bounded wait)."""
@@ -303,13 +293,6 @@ class Server:
             if len(re.findall(pattern, log, re.M)) >= count or time.monotonic() > deadline:
                 return log
             time.sleep(0.02)
-
-    def stop(self):
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait(timeout=WAIT_LIMIT)
 
 
 class EndToEnd(RulesTestCase):
