@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Wall time of a container entry point: our one-process chain
     envdir E softlimit -m 64000000 setlock -n L chdir D umask 027 setuidgid nobody /bin/true
-against the same work done with the peer tools: the same seven links from
+against the same work done with the peer tools: the same six links from
 daemontools (envdir, softlimit, setlock, setuidgid) with execline's cd and
 umask, one execve per link; daemontools' four links alone (it has no chdir
 or umask tool); and runit's single chpst (-e -m -L -u, no chdir or umask
