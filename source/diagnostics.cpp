@@ -61,10 +61,34 @@ MessageLine::MessageLine(std::string_view level, std::string_view subject, std::
 }
 
 MessageLine& MessageLine::add(std::string_view text) {
-    std::size_t n = std::min(text.size(), capacity - size_);
-    // An empty view may hold a null pointer, which memcpy must not be given.
-    if (n != 0) std::memcpy(buffer_ + size_, text.data(), n);
-    size_ += n;
+    // A control character in a name (a file in an envdir directory, an
+    // operand) is written as an escape (\n, \t, \x1b): a message stays one
+    // line, and no one who names a file can forge a line of ours or move a
+    // terminal's cursor.
+    static constexpr char hex[] = "0123456789abcdef";
+    while (!text.empty()) {
+        std::size_t plain = 0;
+        for (; plain < text.size(); ++plain) {
+            auto byte = static_cast<unsigned char>(text[plain]);
+            if (byte < 0x20 || byte == 0x7f) break;
+        }
+        std::size_t n = std::min(plain, capacity - size_);
+        // An empty view may hold a null pointer, which memcpy must not be given.
+        if (n != 0) std::memcpy(buffer_ + size_, text.data(), n);
+        size_ += n;
+        if (n < plain || plain == text.size()) break;
+        auto byte = static_cast<unsigned char>(text[plain]);
+        char escaped[4] = {'\\', 'x', hex[byte >> 4], hex[byte & 0xf]};
+        std::size_t length = 4;
+        if (byte == '\n' || byte == '\t') {
+            escaped[1] = byte == '\n' ? 'n' : 't';
+            length = 2;
+        }
+        if (capacity - size_ < length) break;
+        std::memcpy(buffer_ + size_, escaped, length);
+        size_ += length;
+        text.remove_prefix(plain + 1);
+    }
     return *this;
 }
 

@@ -102,6 +102,33 @@ BOOST_AUTO_TEST_CASE(numbers_and_parts_make_one_line) {
     BOOST_TEST(messages == expected, boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(control_characters_are_escaped_so_a_message_stays_one_line) {
+    NameGuard guard;
+    set_program_name("envdir");
+    auto messages = capture_stderr([] {
+        report_fatal(Failure(111, "e/X\nenvdir: FATAL: forged", "tab\there \x1b[2J\x7f \\ok"));
+    });
+    BOOST_TEST_REQUIRE(messages.size() == 1u);
+    BOOST_TEST(messages[0] ==
+               "envdir: FATAL: e/X\\nenvdir: FATAL: forged: tab\\there \\x1b[2J\\x7f \\ok\n");
+}
+
+BOOST_AUTO_TEST_CASE(an_escape_that_does_not_fit_is_cut_whole) {
+    NameGuard guard;
+    set_program_name("x");
+    std::string prefix = "x: ";
+    std::string fill(MessageLine::capacity - prefix.size() - 3, 'f');
+    auto messages = capture_stderr([&] {
+        MessageLine()
+            .add(fill)
+            .add("ab\x01"
+                 "cd")
+            .write();
+    });
+    BOOST_TEST_REQUIRE(messages.size() == 1u);
+    BOOST_TEST(messages[0] == prefix + fill + "ab\n");
+}
+
 BOOST_AUTO_TEST_CASE(an_empty_subject_is_left_out) {
     NameGuard guard;
     set_program_name("fdmove");
