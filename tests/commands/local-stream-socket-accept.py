@@ -396,6 +396,10 @@ class Child(AcceptTestCase):
         os.chmod(handler, 0o755)
         server = self.serve([ACCEPT, "-v", handler])
         self.assertEqual(exchange(self.socket_path()), b"hi\n")
+        # The client sees end of file when the first child closes its
+        # descriptors, a moment before that child can be reaped: wait for its
+        # line, or the second child's may come first.
+        wait_for(lambda: server.lines(ENDED), "the first ended line")
         os.unlink(handler)
         self.assertEqual(exchange(self.socket_path()), b"")
         wait_for(lambda: len(server.lines(ENDED)) == 2, "two ended lines")
