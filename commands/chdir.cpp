@@ -27,7 +27,7 @@ class ChangeDirectory : public Step {
 // DIR must be a directory where the links before this one will have put the
 // process; from here on, a relative NEXT-PROG or PATH entry is looked up in it.
 std::unique_ptr<Step> plan(Invocation& invocation) {
-    std::string directory(invocation.operand("DIR"));
+    std::string directory(invocation.path_operand("DIR"));
     PlannedChanges& planned = invocation.planned();
     if (!open_in({planned.root, planned.directory}, directory, O_PATH | O_DIRECTORY))
         throw system_error(directory, errno);

@@ -29,7 +29,7 @@ class ChangeRoot : public Step {
 // The rest of the chain is planned as it will run: its relative paths, PATH
 // entries and the final program are looked up inside DIR.
 std::unique_ptr<Step> plan(Invocation& invocation) {
-    std::string root(invocation.operand("DIR"));
+    std::string root(invocation.path_operand("DIR"));
     PlannedChanges& planned = invocation.planned();
     if (!open_in({planned.root, planned.directory}, root, O_PATH | O_DIRECTORY))
         throw system_error(root, errno);

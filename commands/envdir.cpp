@@ -85,7 +85,7 @@ class ReadDirectory : public Step {
 // Read once while planning, so a missing directory or an unreadable file stops
 // the chain, and so the final program is searched for in the PATH it will get.
 std::unique_ptr<Step> plan(Invocation& invocation) {
-    std::string directory(invocation.operand("DIR"));
+    std::string directory(invocation.path_operand("DIR"));
     PlannedChanges& planned = invocation.planned();
     apply({planned.root, planned.directory}, directory, planned.environment);
     planned.look_again = true;

@@ -63,7 +63,7 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
     const ParsedOptions& given = invocation.options();
     if (given.has("no-wait") && given.has("wait")) throw contradiction("-n", "-N");
     if (given.has("exit-quietly") && given.has("fail")) throw contradiction("-x", "-X");
-    std::string file(invocation.operand("FILE"));
+    std::string file(invocation.path_operand("FILE"));
     std::size_t slash = file.rfind('/');
     std::string directory = slash == std::string::npos ? "." : file.substr(0, slash + 1);
     const PlannedChanges& planned = invocation.planned();

@@ -22,6 +22,12 @@ std::string_view Invocation::operand(std::string_view what) {
     return args_[cursor_++];
 }
 
+std::string_view Invocation::path_operand(std::string_view what) {
+    std::string_view path = operand(what);
+    if (path.empty()) throw usage_error(std::string(what), "empty path");
+    return path;
+}
+
 int Invocation::fd_operand(std::string_view what) {
     std::string_view text = operand(what);
     return parse_fd(what, text);

@@ -55,6 +55,8 @@ class Invocation {
     const ParsedOptions& options() const { return line_.options; }
     // The next operand; a usage error "missing WHAT" when there is none.
     std::string_view operand(std::string_view what);
+    // The same for a file name: an empty one is a usage error naming WHAT.
+    std::string_view path_operand(std::string_view what);
     int fd_operand(std::string_view what);
     // Index of NEXT-PROG in the arguments; a usage error when it is missing.
     std::size_t next_program() const;

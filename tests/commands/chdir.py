@@ -62,6 +62,7 @@ class Failures(StateTestCase):
 
     def test_usage(self):
         self.case("chdir", [], status=USAGE, fatal="DIR: missing operand")
+        self.case("chdir", ["", "true"], status=USAGE, fatal="DIR: empty path")
         self.case("chdir", ["/"], status=USAGE, fatal="missing next program")
         self.case("chdir", ["-P", "/", "true"], status=USAGE, fatal="unknown option")
 

@@ -114,6 +114,7 @@ class AccountsAfterTheChange(RootTestCase):
 class Usage(StateTestCase):
     def test_usage(self):
         self.case("chroot", [], status=USAGE, fatal="DIR: missing operand")
+        self.case("chroot", ["", "true"], status=USAGE, fatal="DIR: empty path")
         self.case("chroot", ["/"], status=USAGE, fatal="missing next program")
         self.case("chroot", ["--userspec=1:1", "/", "true"], status=USAGE, fatal="unknown option")
 

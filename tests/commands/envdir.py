@@ -183,6 +183,7 @@ class Failures(EnvdirTestCase):
 
     def test_usage(self):
         self.case("envdir", [], status=USAGE, fatal="DIR: missing operand")
+        self.case("envdir", ["", "true"], status=USAGE, fatal="DIR: empty path")
         self.case("envdir", [self.env], status=USAGE, fatal="NEXT-PROG: missing next program")
         self.case("envdir", ["--bogus", self.env, "true"], status=USAGE, fatal="unknown option")
 

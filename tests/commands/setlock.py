@@ -204,6 +204,7 @@ class Refused(LockTestCase):
 
     def test_usage(self):
         self.case("setlock", [], status=USAGE, fatal="FILE: missing operand")
+        self.case("setlock", ["", "true"], status=USAGE, fatal="FILE: empty path")
         self.case("setlock", [self.lock], status=USAGE, fatal="missing next program")
         self.case("setlock", ["-n", "-N", self.lock, "true"], status=USAGE, fatal=("-n", "contradicts -N"))
         self.case("setlock", ["-x", "-X", self.lock, "true"], status=USAGE, fatal=("-x", "contradicts -X"))
