@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <net/if.h>
 #include <sys/ioctl.h>
@@ -53,9 +54,16 @@ bool looks_like_a_name(std::string_view host) {
 
 std::uint32_t parse_scope(std::string_view subject, std::string_view scope) {
     if (scope.empty()) throw usage_error(std::string(subject), "empty scope after '%'");
-    // An interface index is a number; a name never starts with a digit here.
-    if (scope[0] >= '0' && scope[0] <= '9')
-        return static_cast<std::uint32_t>(parse_number(subject, scope, 0, UINT32_MAX));
+    // An index is decimal digits only; anything else is an interface name,
+    // which may start with a digit ("9net").
+    if (std::all_of(scope.begin(), scope.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        std::uint32_t index = 0;
+        auto [end, error] = std::from_chars(scope.data(), scope.data() + scope.size(), index);
+        if (error != std::errc() || end != scope.data() + scope.size())
+            throw usage_error(std::string(subject),
+                              "interface index out of range: " + std::string(scope));
+        return index;
+    }
     return interface_index(subject, scope);
 }
 
@@ -101,6 +109,17 @@ std::uint32_t InetAddress::scope() const {
 bool InetAddress::is_wildcard() const {
     if (family() == AF_INET6) return IN6_IS_ADDR_UNSPECIFIED(&v6(storage_).sin6_addr);
     return v4(storage_).sin_addr.s_addr == htonl(INADDR_ANY);
+}
+
+bool InetAddress::is_v4_mapped() const {
+    return family() == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&v6(storage_).sin6_addr);
+}
+
+bool InetAddress::lacks_scope() const {
+    if (family() != AF_INET6 || scope() != 0) return false;
+    const in6_addr& address = v6(storage_).sin6_addr;
+    return IN6_IS_ADDR_LINKLOCAL(&address) || IN6_IS_ADDR_MC_LINKLOCAL(&address) ||
+           IN6_IS_ADDR_MC_NODELOCAL(&address);
 }
 
 std::string InetAddress::host() const {

@@ -26,6 +26,11 @@ class InetAddress {
     std::uint32_t scope() const;
     // 0.0.0.0 or ::, the address of every interface.
     bool is_wildcard() const;
+    // An IPv4 address written as IPv6 (::ffff:a.b.c.d): only IPv4 traffic reaches it.
+    bool is_v4_mapped() const;
+    // An IPv6 link-local (fe80::/10) or link- or interface-local multicast
+    // address without a scope: the kernel cannot tell which interface it means.
+    bool lacks_scope() const;
 
     // How UCSPI writes the address, without port or scope: a dotted quad for
     // IPv4 and for an IPv4-mapped IPv6 address, RFC 5952 text for IPv6.

@@ -134,8 +134,13 @@ std::unique_ptr<Step> plan_inet_listen(Invocation& invocation, int type) {
     std::string_view host = invocation.operand("HOST");
     plan.address = parse_inet_address("HOST", host, 0);
     plan.address.set_port(parse_port("PORT", invocation.operand("PORT")));
-    if (plan.ipv6_only && plan.address.family() != AF_INET6)
+    if (plan.ipv6_only && (plan.address.family() != AF_INET6 || plan.address.is_v4_mapped()))
         throw usage_error("--ipv6-only", "HOST " + std::string(host) + " is an IPv4 address");
+    // --bind-to-device names the interface as well as a scope does.
+    if (plan.address.lacks_scope() && plan.device.empty())
+        throw usage_error("HOST", std::string(host) +
+                                      " is link-local: give its interface (such as " +
+                                      std::string(host) + "%eth0)");
     invocation.next_program();
     return std::make_unique<InetListen>(std::move(plan));
 }

@@ -313,6 +313,10 @@ class ConnectTest(ToolkitTestCase):
                   fatal="--local-address: example.com is a host name")
         self.case(APPLET, ["--local-address", "::1", "127.0.0.1", "80", "true"], status=USAGE,
                   fatal="--local-address: ::1 and HOST 127.0.0.1 are not of one address family")
+        self.case(APPLET, ["fe80::1", "22", "true"], status=USAGE,
+                  fatal="HOST: fe80::1 is link-local: give its interface (such as fe80::1%eth0)")
+        self.case(APPLET, ["--local-address", "fe80::2", "fe80::1%lo", "22", "true"], status=USAGE,
+                  fatal="--local-address: fe80::2 is link-local: give its interface")
         self.case(APPLET, ["--timeout", "1", "127.0.0.1", "80", "true"], status=USAGE,
                   fatal=("timeout", "unknown option"))
 

@@ -220,6 +220,24 @@ class TcpListenTest(ToolkitTestCase):
                                    "import socket; print(socket.socket(fileno=3).getsockname()[::3])"],
                           stdout=f"('fe80::1', {lo})\n")
 
+    def test_link_local_address_needs_an_interface(self):
+        # Refused while planning, before any socket exists, unless --bind-to-device names it.
+        for host in ("fe80::1", "ff02::1"):
+            with self.subTest(host=host):
+                self.case(APPLET, [host, "0", "true"], status=USAGE,
+                          fatal=f"HOST: {host} is link-local: give its interface (such as {host}%eth0)")
+        lo = socket.if_nametoindex("lo")
+        self.case(APPLET, ["--free-bind", "--bind-to-device", "lo", "fe80::1", "0", PYTHON, "-c",
+                           "import socket; print(socket.socket(fileno=3).getsockname()[::3])"],
+                  stdout=f"('fe80::1', {lo})\n")
+
+    def test_scope_is_an_index_only_when_all_digits(self):
+        # An interface name may start with a digit: it is looked up, not read as a number.
+        self.case(APPLET, ["::1%9net", "0", "true"], status=FAILURE,
+                  fatal="HOST: no network interface 9net")
+        self.case(APPLET, ["::1%99999999999", "0", "true"], status=USAGE,
+                  fatal="HOST: interface index out of range: 99999999999")
+
     def test_reuse_port_lets_two_servers_share_a_port(self):
         second = [TOOLKIT, APPLET, "--reuse-port", "127.0.0.1", "{port}"] + probe(DESCRIBE) + ["3", "9"]
         half = ("listening 1 blocking True cloexec False\nreuseaddr 1 reuseport 1 device ''\n")
@@ -355,6 +373,8 @@ class TcpListenTest(ToolkitTestCase):
     def test_bad_options(self):
         self.case(APPLET, ["--ipv6-only", "127.0.0.1", "0", "true"], status=USAGE,
                   fatal=("--ipv6-only", "IPv4 address"))
+        self.case(APPLET, ["--ipv6-only", "::ffff:127.0.0.1", "0", "true"], status=USAGE,
+                  fatal="--ipv6-only: HOST ::ffff:127.0.0.1 is an IPv4 address")
         self.case(APPLET, ["--name", "web", "127.0.0.1", "0", "true"], status=USAGE,
                   fatal=("--name", "needs --systemd-compatibility"))
         self.case(APPLET, ["--systemd-compatibility", "--name", "a:b", "127.0.0.1", "0", "true"],

@@ -171,6 +171,9 @@ class UdpListenTest(ToolkitTestCase):
         self.case(APPLET, ["127.0.0.1", "65536", "true"], status=USAGE, fatal="PORT")
         self.case(APPLET, ["--backlog", "5", "127.0.0.1", "0", "true"], status=USAGE, fatal="--backlog")
         self.case(APPLET, ["--ipv6-only", "127.0.0.1", "0", "true"], status=USAGE, fatal="--ipv6-only")
+        self.case(APPLET, ["--ipv6-only", "::ffff:127.0.0.1", "0", "true"], status=USAGE,
+                  fatal="--ipv6-only: HOST ::ffff:127.0.0.1 is an IPv4 address")
+        self.case(APPLET, ["ff02::1", "0", "true"], status=USAGE, fatal="HOST: ff02::1 is link-local")
         self.case(APPLET, ["127.0.0.1", "0"], status=USAGE, fatal="NEXT-PROG")
 
     def test_a_port_in_use_is_111(self):
