@@ -24,7 +24,7 @@ namespace {
 constexpr std::size_t max_address_text = 45;
 
 bool is_blank(char c) {
-    return c == ' ' || c == '\t' || c == '\r';
+    return c == ' ' || c == '\t';
 }
 
 // The next blank-separated word of TEXT, taken off its front ("" at the end).
@@ -269,8 +269,11 @@ std::uint32_t id_variable(const PendingEnvironment& environment, const char* nam
 } // namespace
 
 std::optional<Rule> parse_rule(std::string_view line) {
+    // A carriage return ends a CRLF line and nothing else: inside a line it
+    // could hide a rule from a terminal behind what looks like a comment.
+    if (line.ends_with('\r')) line.remove_suffix(1);
     for (char c : line)
-        if ((static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\r') || c == 0x7f)
+        if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f)
             throw bad("a control character in the line");
     std::string_view rest = line;
     std::string_view match = next_word(rest);

@@ -209,6 +209,13 @@ class PlanTime(RulesTestCase):
         self.fatal_line("* deny X=1\n", f"{path}:1: a deny rule takes no VAR=VALUE assignments")
         self.fatal_line("* allow X\n", f"{path}:1: \"X\" is not a VAR=VALUE assignment")
         self.fatal_line("* allow\0\n", f"{path}:1: a control character in the line")
+        # A carriage return inside a line: on a terminal "* allow" would be hidden by the comment.
+        self.fatal_line("* allow\r# ip:10.0.0.1 deny\n", f"{path}:1: a control character in the line")
+        self.fatal_line("ip:10.0.0.1\rdeny\n", f"{path}:1: a control character in the line")
+
+    def test_crlf_line_endings_are_read(self):
+        self.denied("ip:10.0.0.1 deny\r\n* allow\r\n", tcp("10.0.0.1"))
+        self.allowed("ip:10.0.0.1 deny\r\n* allow\r\n", tcp("10.0.0.2"))
 
     def test_unknown_names_stop_the_chain(self):
         path = os.path.join(self.dir, "rules")

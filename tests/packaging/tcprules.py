@@ -77,7 +77,13 @@ class Converter(unittest.TestCase):
                               ("user@10.0.0.1:allow", "line 2: host and ident names"),
                               ('10.0.0.1:allow,X="a b"', "line 2: the value of X holds white space"),
                               ("10.0.0.300:allow", "line 2: not an address"),
-                              ("10.0.0.1 allow", "line 2: not ADDRESS:allow or ADDRESS:deny")]:
+                              ("10.0.0.1 allow", "line 2: not ADDRESS:allow or ADDRESS:deny"),
+                              # Lines tcpserver never matches: converted, they would.
+                              (" 10.1.2.3:allow", "line 2: starts with white space"),
+                              ("010.:deny", "line 2: not an address prefix"),
+                              ("\u0663.:deny", "line 2: not an address prefix"),
+                              ("10.1.04-6:allow", "line 2: not an address range"),
+                              ("10.1.4-6:allow", "line 2: not an address range")]:
             with self.subTest(line=line):
                 result = convert("# first\n" + line + "\n")
                 self.assertEqual(result.returncode, 1)

@@ -114,6 +114,7 @@ BOOST_AUTO_TEST_CASE(what_is_wrong_with_a_line) {
     BOOST_TEST(problem("* deny X=y") == "a deny rule takes no VAR=VALUE assignments");
     BOOST_TEST(problem(std::string_view("user:root\0x allow", 17)) ==
                "a control character in the line");
+    BOOST_TEST(problem("* allow\r# ip:10.0.0.1 deny") == "a control character in the line");
 }
 
 BOOST_AUTO_TEST_CASE(the_first_match_wins_and_none_is_a_deny) {
