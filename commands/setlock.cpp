@@ -67,8 +67,17 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
     std::size_t slash = file.rfind('/');
     std::string directory = slash == std::string::npos ? "." : file.substr(0, slash + 1);
     const PlannedChanges& planned = invocation.planned();
-    if (!open_in({planned.root, planned.directory}, directory, O_PATH | O_DIRECTORY))
-        throw system_error(file, errno);
+    SearchPlace place{planned.root, planned.directory};
+    if (!open_in(place, directory, O_PATH | O_DIRECTORY)) throw system_error(file, errno);
+    // What would be refused when the lock is taken is refused now, before any link acts.
+    if (UniqueFd existing = open_in(place, file, O_PATH | O_NOFOLLOW)) {
+        struct stat st;
+        if (::fstat(existing.get(), &st) < 0) throw system_error(file, errno);
+        if (S_ISLNK(st.st_mode)) throw system_error(file, ELOOP);
+        if (!S_ISREG(st.st_mode))
+            throw Failure(exit_failure, file,
+                          std::string(file_kind(st.st_mode)) + ", not a regular file");
+    }
     return std::make_unique<TakeLock>(std::move(file), !given.has("no-wait"),
                                       given.has("exit-quietly"));
 }

@@ -24,9 +24,13 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
     std::string_view text = invocation.operand("MASK");
     auto mask = static_cast<mode_t>(parse_number("MASK", text, 0, 0777));
     // "umask 22" is decimal 22, 026: almost certainly not what was meant.
-    if (mask > 7 && read_c_number(text)->base == NumberBase::decimal)
-        warning("MASK", std::string(text) + " is decimal; write 0" + std::string(text) +
-                            " if octal was meant");
+    // The hint only where "0" + TEXT is an octal number ("08" is no number at all).
+    if (mask > 7 && read_c_number(text)->base == NumberBase::decimal) {
+        std::string message = std::string(text) + " is decimal";
+        if (text.find_first_of("89") == std::string_view::npos)
+            message.append("; write 0").append(text).append(" if octal was meant");
+        warning("MASK", message);
+    }
     return std::make_unique<SetMask>(mask);
 }
 

@@ -194,13 +194,17 @@ class Refused(LockTestCase):
         os.symlink(target, self.lock)
         self.case("setlock", [self.lock, "true"], status=FAILURE, fatal=(self.lock, "symbolic links"))
         self.assertFalse(os.path.exists(target), "created a file through the link")
+        self.assertStopsBeforeListen(["setlock", self.lock, "true"], FAILURE, self.lock, "symbolic links")
 
     def test_not_a_regular_file(self):
         os.mkfifo(self.lock)
         self.case("setlock", [self.lock, "true"], status=FAILURE, fatal=(self.lock, "FIFO"))
+        # Known while the chain is planned: refused before an earlier link acts.
+        self.assertStopsBeforeListen(["setlock", self.lock, "true"], FAILURE, self.lock, "FIFO")
         os.remove(self.lock)
         os.mkdir(self.lock)
-        self.case("setlock", [self.lock, "true"], status=FAILURE, fatal=self.lock)
+        self.case("setlock", [self.lock, "true"], status=FAILURE, fatal=(self.lock, "a directory, not a regular file"))
+        self.assertStopsBeforeListen(["setlock", self.lock, "true"], FAILURE, self.lock, "a directory")
 
     def test_usage(self):
         self.case("setlock", [], status=USAGE, fatal="FILE: missing operand")

@@ -22,6 +22,9 @@ class Mask(StateTestCase):
     def test_decimal_mask_warns(self):
         self.case("umask", ["22"] + state("umask"), stdout="umask 0026\n",
                   stderr="umask: WARNING: MASK: 22 is decimal; write 022 if octal was meant\n")
+        # No hint that could not be followed: 018 is no number.
+        self.case("umask", ["18"] + state("umask"), stdout="umask 0022\n",
+                  stderr="umask: WARNING: MASK: 18 is decimal\n")
 
     def test_in_a_chain(self):
         self.case("umask", ["077", "umask", "022"] + state("umask"), stdout="umask 0022\n")
