@@ -17,7 +17,7 @@ namespace toolkit::applets {
 
 namespace {
 
-// execve refuses a longer NAME=value string (MAX_ARG_STRLEN).
+// execve refuses a longer NAME=value string, its NUL included (MAX_ARG_STRLEN).
 constexpr std::size_t longest_value = std::size_t{128} * 1024;
 
 // The variable FILE (in DIRECTORY) stands for: its first line, NULs made
@@ -63,7 +63,11 @@ void apply(const SearchPlace& place, const std::string& directory,
         std::string_view name = entry->d_name;
         // Dot files are not variables (as daemontools); nor is a name holding '=' (as s6).
         if (name.starts_with('.') || name.find('=') != std::string_view::npos) continue;
-        auto value = read_value(::dirfd(listing), directory + "/" + entry->d_name, entry->d_name);
+        std::string shown = directory + "/" + entry->d_name;
+        auto value = read_value(::dirfd(listing), shown, entry->d_name);
+        // NAME=VALUE and its NUL must fit in one argument string, or execve fails E2BIG.
+        if (value && name.size() + value->size() + 2 > longest_value)
+            throw Failure(exit_failure, shown, "first line is too long for the environment");
         if (value)
             environment.set(name, *value);
         else

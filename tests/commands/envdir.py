@@ -121,6 +121,15 @@ class Failures(EnvdirTestCase):
         self.assertStopsBeforeListen(["envdir", self.env, "true"], FAILURE,
                                      self.env + "/SUB", "a directory, not a regular file")
 
+    def test_value_too_long_for_execve_stops_the_plan(self):
+        # NAME=VALUE and its NUL may take 131,072 bytes (MAX_ARG_STRLEN): one more is
+        # refused naming the file, before any link acts, not an E2BIG blamed on the program.
+        self.put("V", "a" * (131072 - 3) + "\n")
+        self.case("envdir", [self.env, "sh", "-c", 'echo ${#V}'], env=self.base, stdout="131069\n")
+        self.put("V", "a" * (131072 - 2) + "\n")
+        self.assertStopsBeforeListen(["envdir", self.env, "true"], FAILURE,
+                                     self.env + "/V", "first line is too long for the environment")
+
     def test_fifo_does_not_hang(self):
         os.mkfifo(os.path.join(self.env, "PIPE"))
         self.case("envdir", [self.env, "true"], status=FAILURE, fatal=("PIPE", "FIFO"))
