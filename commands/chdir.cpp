@@ -3,6 +3,7 @@
 #include "chain.hpp"
 #include "diagnostics.hpp"
 #include "exec.hpp"
+#include "fd.hpp"
 
 #include <cerrno>
 #include <fcntl.h>
@@ -29,7 +30,10 @@ class ChangeDirectory : public Step {
 std::unique_ptr<Step> plan(Invocation& invocation) {
     std::string directory(invocation.path_operand("DIR"));
     PlannedChanges& planned = invocation.planned();
-    if (!open_in({planned.root, planned.directory}, directory, O_PATH | O_DIRECTORY))
+    UniqueFd opened = open_in({planned.root, planned.directory}, directory, O_PATH | O_DIRECTORY);
+    if (!opened) throw system_error(directory, errno);
+    // An O_PATH open needs no search permission; chdir(2) does.
+    if (::faccessat(opened.get(), "", X_OK, AT_EMPTY_PATH | AT_EACCESS) < 0)
         throw system_error(directory, errno);
     if (directory.starts_with('/') || planned.directory.empty())
         planned.directory = directory;

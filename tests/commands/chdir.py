@@ -5,7 +5,7 @@ again after the change), and the failures."""
 import os
 
 from harness import CANNOT_RUN, FAILURE, NOT_FOUND, USAGE, applet_link, main, run
-from process_state import StateTestCase, needs_root, state
+from process_state import StateTestCase, as_nobody, needs_root, state
 
 
 class Directory(StateTestCase):
@@ -49,6 +49,17 @@ class Failures(StateTestCase):
     def test_not_a_directory(self):
         plain = self.write("plain", "")
         self.case("chdir", [plain, "true"], status=FAILURE, fatal=(plain, "Not a directory"))
+
+    def test_unsearchable_directory_stops_the_plan(self):
+        # Opened for the plan without search permission, but chdir(2) needs it:
+        # refused while planning, before an earlier link acts.
+        private = self.path("unsearchable")
+        os.mkdir(private, 0o600)
+        preexec = as_nobody if os.geteuid() == 0 else None
+        result = run([self.public_link("chdir"), private, "true"], preexec_fn=preexec)
+        self.assertFatal(result, "chdir", FAILURE, private, "Permission denied")
+        self.assertStopsBeforeListen(["chdir", private, "true"], FAILURE, private, "Permission denied",
+                                     public=True, preexec_fn=preexec)
 
     @needs_root
     def test_refused_when_it_runs(self):
