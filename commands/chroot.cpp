@@ -3,8 +3,10 @@
 #include "chain.hpp"
 #include "diagnostics.hpp"
 #include "exec.hpp"
+#include "fd.hpp"
 
 #include <cerrno>
+#include <climits>
 #include <fcntl.h>
 #include <string>
 #include <unistd.h>
@@ -31,13 +33,24 @@ class ChangeRoot : public Step {
 std::unique_ptr<Step> plan(Invocation& invocation) {
     std::string root(invocation.path_operand("DIR"));
     PlannedChanges& planned = invocation.planned();
-    if (!open_in({planned.root, planned.directory}, root, O_PATH | O_DIRECTORY))
-        throw system_error(root, errno);
+    UniqueFd found = open_in({planned.root, planned.directory}, root, O_PATH | O_DIRECTORY);
+    if (!found) throw system_error(root, errno);
     // The new root as a path from where planning looks: inside the root and
     // directory the links before this one will have made.
     std::string seen =
         root.starts_with('/') || planned.directory.empty() ? root : planned.directory + "/" + root;
-    if (!planned.root.empty()) seen = planned.root + (seen.starts_with('/') ? "" : "/") + seen;
+    if (!planned.root.empty()) {
+        // Inside a new root, DIR's symbolic links and ".." resolve in that root,
+        // which joining the paths as text would not do: ask the kernel where
+        // it found DIR. Without /proc, the joined text is the best there is.
+        char where[PATH_MAX];
+        std::string link = "/proc/self/fd/" + std::to_string(found.get());
+        ssize_t length = ::readlink(link.c_str(), where, sizeof where);
+        if (length > 0 && where[0] == '/' && static_cast<std::size_t>(length) < sizeof where)
+            seen.assign(where, static_cast<std::size_t>(length));
+        else
+            seen = planned.root + (seen.starts_with('/') ? "" : "/") + seen;
+    }
     planned.root = std::move(seen);
     planned.directory.clear();
     return std::make_unique<ChangeRoot>(std::move(root));

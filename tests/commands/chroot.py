@@ -50,6 +50,20 @@ class InsideTheRoot(RootTestCase):
         self.case("chroot", [self.root, "chdir", "/srv/app", "pwd"], env=self.env, stdout="/srv/app\n")
         self.case("chroot", [self.root, "chdir", "bin", "./busybox", "pwd"], env=self.env, stdout="/bin\n")
 
+    def test_a_second_chroot_is_found_inside_the_first(self):
+        # /link -> /real only resolves inside the first root; ".." at the top of
+        # a root is the root itself, so the second chroot below goes nowhere.
+        os.makedirs(os.path.join(self.root, "real", "bin"))
+        shutil.copy2(os.path.join(self.root, "bin", "busybox"), os.path.join(self.root, "real", "bin"))
+        os.symlink("/real", os.path.join(self.root, "link"))
+        self.case("chroot", [self.root, "chroot", "/link", "/bin/busybox", "echo", "nested"],
+                  env=self.env, stdout="nested\n")
+        srv = os.path.join(self.root, "srv")
+        self.case("chroot", [srv, "chroot", "..", "/bin/busybox", "true"], env=self.env,
+                  status=NOT_FOUND, fatal="/bin/busybox: not found")
+        self.assertStopsBeforeListen(["chroot", srv, "chroot", "..", "/bin/busybox", "true"], NOT_FOUND,
+                                     "/bin/busybox", applet="chroot", env=self.env)
+
     def test_program_missing_inside_is_127_and_nothing_changed(self):
         # /usr/bin/env exists outside the root, not inside it.
         for program in ("/usr/bin/env", "env", "./busybox"):
