@@ -56,6 +56,8 @@ class AssumeIdentityFromEnvironment : public Step {
 // or envdir earlier in the chain has set them already while it was planned.
 std::unique_ptr<Step> plan(Invocation& invocation) {
     identity_from(invocation.planned().environment);
+    // PATH is searched again as the account: a directory only root can search is passed over.
+    invocation.planned().look_again = true;
     return std::make_unique<AssumeIdentityFromEnvironment>();
 }
 

@@ -29,7 +29,11 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
     bool supplementary = invocation.options().has("supplementary");
     auto primary_group = invocation.options().text("primary-group");
     std::string_view account = invocation.operand("ACCOUNT");
-    return std::make_unique<AssumeIdentity>(identity_of(account, supplementary, primary_group));
+    auto step =
+        std::make_unique<AssumeIdentity>(identity_of(account, supplementary, primary_group));
+    // PATH is searched again as the account: a directory only root can search is passed over.
+    invocation.planned().look_again = true;
+    return step;
 }
 
 } // namespace

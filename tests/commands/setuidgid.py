@@ -339,6 +339,21 @@ class NextProgram(TempDirTestCase):
         self.case("setuidgid", ["nobody", private], status=CANNOT_RUN, fatal=(private, "Permission denied"),
                   stdout="")
 
+    @needs_root
+    def test_path_is_searched_again_as_the_account(self):
+        # Root finds rootonly/hello first; nobody cannot search rootonly, so, as
+        # execvp would for it, the program that runs is pub/hello.
+        for name in ("rootonly", "pub"):
+            os.mkdir(self.path(name), 0o755)
+            with open(os.path.join(self.path(name), "hello"), "w") as f:
+                f.write(f"#!/bin/sh\necho {name} $(id -u)\n")
+            os.chmod(os.path.join(self.path(name), "hello"), 0o755)
+        os.chmod(self.path("rootonly"), 0o700)
+        env = dict(os.environ, PATH=":".join([self.path("rootonly"), self.path("pub"), "/usr/bin", "/bin"]))
+        self.case("setuidgid", ["nobody", "hello"], env=env, stdout="pub 65534\n")
+        self.case("setuidgid-fromenv", ["hello"], env=dict(env, UID="65534", GID="65534"),
+                  stdout="pub 65534\n")
+
 class StaticChroot(ToolkitTestCase):
     """The static binary in a root file system holding only itself, busybox
     and two account files: no NSS, no shared libraries, no /proc."""
