@@ -81,11 +81,7 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
     auto local_port = static_cast<std::uint16_t>(given.number("local-port").value_or(0));
     if (auto address = given.text("local-address")) {
         plan.local = parse_inet_address("--local-address", *address, local_port);
-        if (plan.local->lacks_scope())
-            throw usage_error("--local-address", std::string(*address) +
-                                                     " is link-local: give its interface (such "
-                                                     "as " +
-                                                     std::string(*address) + "%eth0)");
+        if (plan.local->lacks_scope()) throw scope_needed("--local-address", *address);
         if (plan.local->family() != plan.remote.family())
             throw usage_error("--local-address", std::string(*address) + " and HOST " +
                                                      std::string(host) +
@@ -96,9 +92,7 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
     }
     // A scoped link-local --local-address names the interface for both ends.
     if (plan.remote.lacks_scope() && !(plan.local && plan.local->scope() != 0))
-        throw usage_error("HOST", std::string(host) +
-                                      " is link-local: give its interface (such as " +
-                                      std::string(host) + "%eth0)");
+        throw scope_needed("HOST", host);
     invocation.next_program();
     return std::make_unique<TcpConnect>(plan);
 }

@@ -69,6 +69,12 @@ std::uint32_t parse_scope(std::string_view subject, std::string_view scope) {
 
 } // namespace
 
+Failure scope_needed(std::string_view subject, std::string_view host) {
+    std::string text(host);
+    return usage_error(std::string(subject),
+                       text + " is link-local: give its interface (such as " + text + "%eth0)");
+}
+
 unsigned interface_index(std::string_view subject, std::string_view name) {
     // What the kernel refuses in an interface name (dev_valid_name).
     if (name.empty() || name.size() >= IF_NAMESIZE ||

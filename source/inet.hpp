@@ -1,6 +1,8 @@
 // Numeric IPv4 and IPv6 addresses with a port: read without DNS, written as UCSPI writes them.
 #pragma once
 
+#include "diagnostics.hpp"
+
 #include <cstdint>
 #include <netinet/in.h>
 #include <string>
@@ -47,6 +49,9 @@ class InetAddress {
 // all, is a usage error naming SUBJECT: names are never looked up. An
 // interface name that does not exist is a lookup error (111).
 InetAddress parse_inet_address(std::string_view subject, std::string_view host, std::uint16_t port);
+
+// The usage error for a link-local HOST given without the interface it needs.
+Failure scope_needed(std::string_view subject, std::string_view host);
 
 // The index of the network interface NAME. A name the kernel would refuse is
 // a usage error naming SUBJECT; an interface that does not exist, a lookup error.

@@ -137,10 +137,7 @@ std::unique_ptr<Step> plan_inet_listen(Invocation& invocation, int type) {
     if (plan.ipv6_only && (plan.address.family() != AF_INET6 || plan.address.is_v4_mapped()))
         throw usage_error("--ipv6-only", "HOST " + std::string(host) + " is an IPv4 address");
     // --bind-to-device names the interface as well as a scope does.
-    if (plan.address.lacks_scope() && plan.device.empty())
-        throw usage_error("HOST", std::string(host) +
-                                      " is link-local: give its interface (such as " +
-                                      std::string(host) + "%eth0)");
+    if (plan.address.lacks_scope() && plan.device.empty()) throw scope_needed("HOST", host);
     invocation.next_program();
     return std::make_unique<InetListen>(std::move(plan));
 }

@@ -99,7 +99,7 @@ BOOST_AUTO_TEST_CASE(host_names_are_refused_and_say_why) {
 BOOST_AUTO_TEST_CASE(malformed_addresses_are_usage_errors) {
     for (std::string text : {"1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.4 ", " 1.2.3.4",
                              "1.2.3.4/8", "4294967295", ":::", "1::2::3", "[::1]", "::1/128",
-                             "12345::", "1.2.3.4%1", "::1%", "fe80::1%x y", "::1%0x"}) {
+                             "12345::", "1.2.3.4%1", "::1%", "fe80::1%x y", "::1%4294967296"}) {
         BOOST_TEST_CONTEXT("'" << text << "'") {
             Failure failure = refusal(text);
             BOOST_TEST(failure.status() == exit_usage);
@@ -108,6 +108,10 @@ BOOST_AUTO_TEST_CASE(malformed_addresses_are_usage_errors) {
     }
     BOOST_TEST(refusal("").detail() == "empty address");
     BOOST_TEST(refusal("::1%").detail() == "empty scope after '%'");
+    // Digits only make an index; "0x" (or "9net") is an interface name, looked up.
+    BOOST_TEST(refusal("::1%4294967296").detail() == "interface index out of range: 4294967296");
+    BOOST_TEST(refusal("::1%0x").status() == exit_failure);
+    BOOST_TEST(refusal("::1%0x").detail() == "no network interface 0x");
     BOOST_TEST(refusal("1.2.3").detail() == "not a numeric IPv4 or IPv6 address: 1.2.3");
     BOOST_TEST(refusal("1::2::3").detail() == "not a numeric IPv6 address: 1::2::3");
     BOOST_TEST(refusal("0").detail() ==
@@ -174,4 +178,23 @@ BOOST_AUTO_TEST_CASE(addresses_of_a_socket) {
     UniqueFd local(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     Failure unix_socket = failure_of([&] { local_inet_address(local.get()); });
     BOOST_TEST(unix_socket.detail() == "is not an IPv4 or IPv6 socket");
+}
+
+BOOST_AUTO_TEST_CASE(link_local_without_scope_and_v4_mapped) {
+    auto parsed = [](const char* text) { return parse_inet_address("HOST", text, 0); };
+    for (const char* text : {"fe80::1", "febf::1", "ff02::1", "ff01::1"})
+        BOOST_TEST_CONTEXT(text) {
+            BOOST_TEST(parsed(text).lacks_scope());
+        }
+    for (const char* text : {"fe80::1%1", "fec0::1", "ff05::1", "::1", "2001:db8::1", "127.0.0.1"})
+        BOOST_TEST_CONTEXT(text) {
+            BOOST_TEST(!parsed(text).lacks_scope());
+        }
+    BOOST_TEST(parsed("::ffff:127.0.0.1").is_v4_mapped());
+    BOOST_TEST(!parsed("127.0.0.1").is_v4_mapped());
+    BOOST_TEST(!parsed("::1").is_v4_mapped());
+    Failure failure = scope_needed("HOST", "fe80::1");
+    BOOST_TEST(failure.status() == exit_usage);
+    BOOST_TEST(failure.detail() ==
+               "fe80::1 is link-local: give its interface (such as fe80::1%eth0)");
 }
