@@ -103,10 +103,10 @@ void discard_queued(int fd) {
 // may have dropped the privileges the removal needs (setuidgid, then a
 // failure): the node is then left, and a warning says so.
 void remove_node(const SocketNode& node, std::string_view applet) {
-    int err = 0;
-    if (node.remove(err)) return;
+    std::string reason;
+    if (node.remove(reason)) return;
     set_program_name(applet);
-    warning(node.path(), std::string("left behind after the chain failed: ") + std::strerror(err));
+    warning(node.path(), "left behind after the chain failed: " + reason);
 }
 
 class Listen : public Step {

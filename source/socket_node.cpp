@@ -5,6 +5,7 @@
 #include "diagnostics.hpp"
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/netlink.h>
@@ -126,6 +127,18 @@ SocketNode::SocketNode(std::string_view path) : path_(path) {
     if (::fstat(directory_.get(), &held) < 0) throw system_error(path_, errno);
     directory_device_ = held.st_dev;
     directory_inode_ = held.st_ino;
+    // The undo reopens the directory by name, perhaps after a later link has
+    // changed the working directory: a relative name would then lead elsewhere.
+    if (!directory_path_.starts_with('/')) {
+        char where[PATH_MAX];
+        std::string link = "/proc/self/fd/" + std::to_string(directory_.get());
+        ssize_t length = ::readlink(link.c_str(), where, sizeof where);
+        if (length > 0 && where[0] == '/' && static_cast<std::size_t>(length) < sizeof where) {
+            directory_path_.assign(where, static_cast<std::size_t>(length));
+        } else if (::getcwd(where, sizeof where)) { // no /proc (an early initramfs)
+            directory_path_ = std::string(where) + "/" + directory_path_;
+        }
+    }
 }
 
 void SocketNode::remove_stale(const LocalAddress& address, int type) {
@@ -180,12 +193,17 @@ bool SocketNode::is_ours(const struct stat& node) const {
 // directory does not hold that file, and nothing is touched.
 UniqueFd SocketNode::open_bound() {
     UniqueFd handle(::openat(directory_.get(), leaf_.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-    if (!handle && errno == ENOENT)
+    if (!handle && errno == ENOENT) {
+        said_left_ = true;
         throw Failure(exit_failure, path_, "is gone from its directory after bind; left alone");
+    }
     if (!handle) throw system_error(path_, errno);
     struct stat node;
     if (::fstat(handle.get(), &node) < 0) throw system_error(path_, errno);
-    if (!is_ours(node)) throw Failure(exit_failure, path_, "was replaced after bind; left alone");
+    if (!is_ours(node)) {
+        said_left_ = true;
+        throw Failure(exit_failure, path_, "was replaced after bind; left alone");
+    }
     confirmed_ = std::pair(node.st_dev, node.st_ino);
     return handle;
 }
@@ -204,26 +222,28 @@ void SocketNode::set_owner_and_mode(uid_t uid, gid_t gid, std::optional<mode_t> 
     }
 }
 
-bool SocketNode::remove(int& err) const {
+bool SocketNode::remove(std::string& reason) const {
+    if (said_left_) return true; // the failure itself said where the socket is and why
     UniqueFd dir(::open(directory_path_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!dir) {
-        err = errno;
+        reason = std::strerror(errno);
         return false;
     }
     struct stat held;
     if (::fstat(dir.get(), &held) < 0 || held.st_dev != directory_device_ ||
         held.st_ino != directory_inode_) {
-        err = 0; // another directory now: not ours to touch, and nothing went wrong
-        return true;
+        // Renamed or replaced, or another root: not ours to touch, but our node is still somewhere.
+        reason = directory_path_ + " is no longer the directory it was made in";
+        return false;
     }
     struct stat now;
     if (::fstatat(dir.get(), leaf_.c_str(), &now, AT_SYMLINK_NOFOLLOW) < 0) {
-        err = errno;
-        return err == ENOENT;
+        reason = std::strerror(errno);
+        return errno == ENOENT;
     }
     if (!is_ours(now)) return true;
     if (::unlinkat(dir.get(), leaf_.c_str(), 0) == 0 || errno == ENOENT) return true;
-    err = errno;
+    reason = std::strerror(errno);
     return false;
 }
 

@@ -72,10 +72,12 @@ class SocketNode {
     void close_directory() { directory_.reset(); }
 
     // The undo of a failed start: remove the file only if it is still ours,
-    // from the same directory (opened again by its path and compared; a
-    // directory renamed or replaced meanwhile is left alone). False when the
-    // node stays: not removed, with the reason in ERR.
-    bool remove(int& err) const;
+    // from the same directory (opened again by its absolute name, taken when
+    // it was first opened, so that a later chdir does not change it; then
+    // compared: a directory renamed or replaced meanwhile, or out of reach
+    // after a chroot, is left alone). False when our node stays, with the
+    // reason in REASON.
+    bool remove(std::string& reason) const;
 
     const std::string& path() const { return path_; }
 
@@ -83,8 +85,8 @@ class SocketNode {
     bool is_ours(const struct stat& node) const;
     UniqueFd open_bound();
 
-    std::string path_; // PATH as given
-    std::string directory_path_;
+    std::string path_;           // PATH as given
+    std::string directory_path_; // absolute when it could be made so
     std::string leaf_;
     UniqueFd directory_;
     dev_t directory_device_ = 0;
@@ -96,6 +98,8 @@ class SocketNode {
     std::optional<mode_t> mode_;
     uid_t owner_ = 0;
     std::optional<std::pair<dev_t, ino_t>> confirmed_;
+    // Bind's file was found elsewhere or replaced, and the failure said "left alone".
+    bool said_left_ = false;
 };
 
 } // namespace toolkit

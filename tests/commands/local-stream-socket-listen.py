@@ -491,6 +491,13 @@ class ListenTest(ToolkitTestCase):
         self.case(APPLET, lambda form: [self.path(form), "fdmove", "5", "9", "true"], status=FAILURE, fatal="9",
                   fatal_by="fdmove", then=lambda result, form: self.assertNoFile(self.path(form)))
 
+    def test_relative_node_removed_after_a_later_chdir(self):
+        # The undo reopens the directory of "rel" after chdir has moved the
+        # process: it must be the directory the node was made in, not "/".
+        self.case(APPLET, lambda form: ["rel-" + form, "chdir", "/", "fdmove", "5", "9", "true"],
+                  status=FAILURE, cwd=self.dir, stderr="fdmove: FATAL: descriptor 9: Bad file descriptor\n",
+                  then=lambda result, form: self.assertNoFile(self.path("rel-" + form)))
+
     def test_node_removed_when_a_later_listen_fails(self):
         self.case(APPLET, lambda form: [self.path(form), APPLET, self.path(form), "true"], status=FAILURE,
                   fatal="in use by a running server", then=lambda result, form: self.assertNoFile(self.path(form)))

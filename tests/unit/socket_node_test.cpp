@@ -228,8 +228,8 @@ BOOST_AUTO_TEST_CASE(a_node_made_and_undone) {
     struct stat st;
     BOOST_TEST_REQUIRE(::lstat(path.c_str(), &st) == 0);
     BOOST_TEST((st.st_mode & 07000) == 01000u);
-    int err = -1;
-    BOOST_TEST(node.remove(err));
+    std::string reason;
+    BOOST_TEST(node.remove(reason));
     BOOST_TEST(::lstat(path.c_str(), &st) < 0);
 }
 
@@ -264,8 +264,8 @@ BOOST_AUTO_TEST_CASE(the_undo_leaves_a_file_that_replaced_ours) {
     node.close_directory();
     BOOST_TEST_REQUIRE(::unlink(path.c_str()) == 0);
     UniqueFd other = bind_at(path); // someone else's socket now
-    int err = -1;
-    BOOST_TEST(node.remove(err));
+    std::string reason;
+    BOOST_TEST(node.remove(reason)); // nothing of ours is left
     struct stat st;
     BOOST_TEST(::lstat(path.c_str(), &st) == 0, "the other socket must stay");
 }
@@ -282,8 +282,9 @@ BOOST_AUTO_TEST_CASE(the_undo_leaves_a_directory_that_replaced_the_first) {
     BOOST_TEST_REQUIRE(::rename(sub.c_str(), (dir.path + "/moved").c_str()) == 0);
     BOOST_TEST_REQUIRE(::mkdir(sub.c_str(), 0755) == 0);
     UniqueFd other = bind_at(path);
-    int err = -1;
-    BOOST_TEST(node.remove(err));
+    std::string reason;
+    BOOST_TEST(!node.remove(reason)); // ours is left in the moved directory, and said so
+    BOOST_TEST(reason == sub + " is no longer the directory it was made in");
     struct stat st;
     BOOST_TEST(::lstat(path.c_str(), &st) == 0);
     BOOST_TEST(::lstat((dir.path + "/moved/node").c_str(), &st) == 0);
