@@ -102,7 +102,7 @@ void Chain::signal_readiness() {
     std::string_view running = program_name();
     // A failure is about an option of the listen link that asked, whichever link runs now.
     set_program_name(links_[asked_by_].applet->syntax.name);
-    announce_readiness(once, environment);
+    announce_readiness(once);
     set_program_name(running);
 }
 

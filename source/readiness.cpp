@@ -17,12 +17,6 @@ namespace toolkit {
 
 namespace {
 
-LocalAddress notify_address(const PendingEnvironment& environment) {
-    const char* name = environment.get("NOTIFY_SOCKET");
-    if (!name) throw Failure(exit_failure, "--sd-notify", "NOTIFY_SOCKET is not set");
-    return make_local_address("NOTIFY_SOCKET", name);
-}
-
 // SIGPIPE held for as long as this lives, and one raised meanwhile taken back:
 // a notification reader that went away is then a failure with a message (EPIPE),
 // not a silent death that leaves the socket file behind.
@@ -65,21 +59,30 @@ Readiness read_readiness(const ParsedOptions& given) {
     return readiness;
 }
 
-void check_readiness(const Readiness& readiness, const PendingEnvironment& environment) {
+void check_readiness(Readiness& readiness, const PendingEnvironment& environment) {
     if (readiness.notify_fd && !fd_is_open(*readiness.notify_fd))
         throw Failure(exit_failure, "--notify-fd",
                       descriptor_name(*readiness.notify_fd) + " is not open");
-    if (readiness.sd_notify) notify_address(environment);
+    if (!readiness.sd_notify) return;
+    const char* name = environment.get("NOTIFY_SOCKET");
+    if (!name) throw Failure(exit_failure, "--sd-notify", "NOTIFY_SOCKET is not set");
+    // The supervisor's variable, not a command-line mistake: 111, naming the option.
+    try {
+        readiness.notify_address = make_local_address("NOTIFY_SOCKET", name);
+    } catch (const Failure& bad) {
+        throw Failure(exit_failure, "--sd-notify", "NOTIFY_SOCKET: " + bad.detail());
+    }
+    readiness.notify_socket = name;
 }
 
-void announce_readiness(const Readiness& readiness, const PendingEnvironment& environment) {
+void announce_readiness(const Readiness& readiness) {
     if (readiness.notify_fd) {
         int fd = *readiness.notify_fd;
         if (!write_newline(fd)) throw system_error("--notify-fd " + descriptor_name(fd), errno);
         ::close(fd);
     }
     if (readiness.sd_notify) {
-        LocalAddress address = notify_address(environment);
+        const LocalAddress& address = readiness.notify_address;
         UniqueFd socket(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
         if (!socket) throw system_error("--sd-notify: socket", errno);
         static constexpr char ready[] = "READY=1";
@@ -89,9 +92,7 @@ void announce_readiness(const Readiness& readiness, const PendingEnvironment& en
                             reinterpret_cast<const sockaddr*>(&address.address), address.length);
         while (sent < 0 && errno == EINTR);
         if (sent < 0)
-            throw system_error("--sd-notify: NOTIFY_SOCKET " +
-                                   std::string(environment.get("NOTIFY_SOCKET")),
-                               errno);
+            throw system_error("--sd-notify: NOTIFY_SOCKET " + readiness.notify_socket, errno);
     }
 }
 

@@ -4,9 +4,11 @@
 
 #include "environment.hpp"
 #include "options.hpp"
+#include "socket.hpp"
 
 #include <climits>
 #include <optional>
+#include <string>
 
 namespace toolkit {
 
@@ -14,6 +16,11 @@ struct Readiness {
     std::optional<int> notify_fd; // --notify-fd N: one newline on N, then N is closed
     bool sd_notify = false;       // --sd-notify: READY=1 to $NOTIFY_SOCKET
     bool wanted() const { return notify_fd || sd_notify; }
+    // With --sd-notify, NOTIFY_SOCKET as the chain was started with it (set by
+    // check_readiness): a later link may unset it for the program, which then
+    // does not notify a second time, or change it, which does not redirect ours.
+    std::string notify_socket;
+    LocalAddress notify_address{};
 };
 
 // --notify-fd and --sd-notify, for the option table of every listen applet
@@ -32,13 +39,15 @@ struct Readiness {
 Readiness read_readiness(const ParsedOptions& given);
 
 // Before any link acts: what is needed is there (descriptor N is open,
-// NOTIFY_SOCKET is set and names a socket address). Throws naming the option.
-void check_readiness(const Readiness& readiness, const PendingEnvironment& environment);
+// NOTIFY_SOCKET is set and names a socket address, which is kept in
+// READINESS). Throws naming the option, with status 111.
+void check_readiness(Readiness& readiness, const PendingEnvironment& environment);
 
 // The supervisor is told, once: a newline on descriptor N, which is then
 // closed (the next program does not get it), and a READY=1 datagram to
-// NOTIFY_SOCKET (a path, or @NAME in the abstract namespace), sent from this
-// process, whose credentials the kernel attaches. Throws naming what failed.
-void announce_readiness(const Readiness& readiness, const PendingEnvironment& environment);
+// NOTIFY_SOCKET (a path, or @NAME in the abstract namespace, as
+// check_readiness found it), sent from this process, whose credentials the
+// kernel attaches. Throws naming what failed.
+void announce_readiness(const Readiness& readiness);
 
 } // namespace toolkit

@@ -1061,6 +1061,27 @@ class Readiness(ReadinessTestCase):
         self.case(APPLET, ["--sd-notify", sock, "fdmove", "1", "1", "true"], env=env, status=FAILURE,
                   fatal=("--sd-notify", "NOTIFY_SOCKET is not set"))
         self.assertFalse(os.path.lexists(sock))
+        # Empty, or no socket address: the supervisor's mistake, 111, naming the option.
+        for value in ("", "@", "x" * 200):
+            with self.subTest(NOTIFY_SOCKET=value):
+                self.case(APPLET, ["--sd-notify", sock, "true"], env=dict(env, NOTIFY_SOCKET=value),
+                          status=FAILURE, fatal="--sd-notify: NOTIFY_SOCKET: ")
+        self.assertFalse(os.path.lexists(sock))
+
+    def test_notify_socket_as_the_chain_started_with_it(self):
+        """A later link may unset NOTIFY_SOCKET, so that the program does not
+        notify a second time, or change it: READY=1 still goes, once, to the
+        socket the chain was started with."""
+        sock = self.path("s")
+        receiver, address = self.receiver()
+        for later in (["unsetenv", "NOTIFY_SOCKET"], ["setenv", "NOTIFY_SOCKET", self.path("elsewhere")]):
+            with self.subTest(later=later):
+                result = run([applet_link(APPLET), "--sd-notify", sock] + later +
+                             ["sh", "-c", 'echo "${NOTIFY_SOCKET-unset}"'],
+                             env=dict(os.environ, NOTIFY_SOCKET=address))
+                self.assertEqual((result.returncode, result.stderr), (0, ""))
+                self.assertEqual(result.stdout, "unset\n" if later[0] == "unsetenv" else self.path("elsewhere") + "\n")
+                self.assertEqual([data for data, _ in self.datagrams(receiver, 5)], [b"READY=1"])
 
     def test_the_socket_cannot_go_where_the_notification_does(self):
         sock = self.path("s")

@@ -54,6 +54,19 @@ BOOST_AUTO_TEST_CASE(what_is_needed_is_checked_first) {
     systemd.sd_notify = true;
     Failure unset = failure_of([&] { check_readiness(systemd, empty); });
     BOOST_TEST(unset.detail() == "NOTIFY_SOCKET is not set");
+
+    // Empty or not an address: the supervisor's mistake, 111, naming the option.
+    for (const std::string& value : {std::string(), std::string("@"), std::string(200, 'x')}) {
+        BOOST_TEST_CONTEXT("NOTIFY_SOCKET='" << value << "'") {
+            std::string entry = "NOTIFY_SOCKET=" + value;
+            char* entries[] = {entry.data(), nullptr};
+            PendingEnvironment environment(entries);
+            Failure bad = failure_of([&] { check_readiness(systemd, environment); });
+            BOOST_TEST(bad.status() == exit_failure);
+            BOOST_TEST(bad.subject() == "--sd-notify");
+            BOOST_TEST(bad.detail().starts_with("NOTIFY_SOCKET: "));
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(one_newline_then_the_descriptor_is_closed) {
@@ -63,7 +76,7 @@ BOOST_AUTO_TEST_CASE(one_newline_then_the_descriptor_is_closed) {
     readiness.notify_fd = pipe_fds[1];
     PendingEnvironment empty(nullptr);
     check_readiness(readiness, empty);
-    announce_readiness(readiness, empty);
+    announce_readiness(readiness);
     BOOST_TEST(!fd_is_open(pipe_fds[1]));
     char buffer[8];
     BOOST_TEST(::read(pipe_fds[0], buffer, sizeof buffer) == 1);
@@ -90,7 +103,7 @@ BOOST_AUTO_TEST_CASE(ready_goes_to_notify_socket_with_our_credentials) {
         Readiness readiness;
         readiness.sd_notify = true;
         check_readiness(readiness, environment);
-        announce_readiness(readiness, environment);
+        announce_readiness(readiness);
 
         char data[64];
         alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
@@ -120,7 +133,8 @@ BOOST_AUTO_TEST_CASE(a_notify_socket_nobody_listens_on_is_an_error) {
     PendingEnvironment environment(entries);
     Readiness readiness;
     readiness.sd_notify = true;
-    Failure failure = failure_of([&] { announce_readiness(readiness, environment); });
+    check_readiness(readiness, environment); // a socket address, so far so good
+    Failure failure = failure_of([&] { announce_readiness(readiness); });
     BOOST_TEST(failure.status() == exit_failure);
     BOOST_TEST(failure.subject().find("NOTIFY_SOCKET") != std::string::npos);
 }
@@ -137,7 +151,7 @@ BOOST_AUTO_TEST_CASE(a_reader_that_went_away_is_an_error_not_a_signal) {
     }, old_action{};
     default_action.sa_handler = SIG_DFL;
     ::sigaction(SIGPIPE, &default_action, &old_action);
-    Failure failure = failure_of([&] { announce_readiness(readiness, empty); });
+    Failure failure = failure_of([&] { announce_readiness(readiness); });
     ::sigaction(SIGPIPE, &old_action, nullptr);
     BOOST_TEST(failure.status() == exit_failure);
     BOOST_TEST(failure.subject() == "--notify-fd " + descriptor_name(pipe_fds[1]));
