@@ -10,6 +10,7 @@
 #include <string>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <vector>
 
 namespace toolkit::applets {
 
@@ -23,6 +24,25 @@ const OptionSpec options[] = {
     {"fail", 'X', OptionKind::flag, "", "when the lock is held by another, exit 111 (the default)"},
 };
 
+// The lock's descriptor is the lowest free one from 10 up: on 3, 6 or 7 (or
+// on a standard descriptor closed at the start) a later link's socket would
+// take its place, closing it and silently letting the lock go. The file is
+// opened there directly, with the numbers below held meanwhile: moving it
+// there would close a descriptor of the file, which drops every POSIX lock
+// this process holds on it (an s6-setlock around us, say).
+constexpr int lowest_lock_fd = 10;
+
+UniqueFd open_above_low_numbers(const char* path, int flags, mode_t mode) {
+    std::vector<UniqueFd> held;
+    for (;;) {
+        UniqueFd placeholder(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        // Out of descriptors (or no "/"): take what open gives.
+        if (!placeholder || placeholder.get() >= lowest_lock_fd) break;
+        held.push_back(std::move(placeholder));
+    }
+    return UniqueFd(::open(path, flags, mode));
+}
+
 class TakeLock : public Step {
   public:
     TakeLock(std::string file, bool wait, bool quiet)
@@ -30,9 +50,9 @@ class TakeLock : public Step {
     void run(Chain&) override {
         // Never through a symbolic link: whoever owns the directory could point
         // it at any file, which we would create. Non-blocking: a FIFO must not hang us.
-        UniqueFd fd(::open(file_.c_str(),
-                           O_RDONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC,
-                           0600));
+        UniqueFd fd = open_above_low_numbers(
+            file_.c_str(), O_RDONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC,
+            0600);
         struct stat st;
         if (!fd || ::fstat(fd.get(), &st) < 0) throw system_error(file_, errno);
         if (!S_ISREG(st.st_mode))

@@ -83,6 +83,14 @@ class Holding(LockTestCase):
     def test_daemontools_setlock_is_excluded_by_ours(self):
         self.case("setlock", [self.lock, peer("setlock"), "-n", self.lock, "true"], status=111)
 
+    def test_a_later_listen_link_does_not_release_the_lock(self):
+        # The socket goes on descriptor 3, the lowest free one; the lock's
+        # descriptor must not be there, or it would be closed and the lock gone.
+        sock = self.path("sock")
+        self.case("setlock", [self.lock, "local-stream-socket-listen", sock, "sh", "-c",
+                              f"flock -n {self.lock} true && echo released || echo held"],
+                  stdout="held\n")
+
     def test_existing_file_is_kept(self):
         self.write("lock", "content\n", 0o640)
         self.case("setlock", ["-n", self.lock, "true"])
