@@ -29,8 +29,12 @@ class NewSession : public Step {
 
 // After an accept link this runs in a child forked per connection, which is
 // never a group leader, whatever the process planning it is; run() checks there.
+// A setsid earlier in the same process makes it a leader too: found here, before any link acts.
 std::unique_ptr<Step> plan(Invocation& invocation) {
-    if (!invocation.planned().per_connection && ::getpgrp() == ::getpid()) throw group_leader();
+    PlannedChanges& planned = invocation.planned();
+    if (planned.group_leader || (!planned.per_connection && ::getpgrp() == ::getpid()))
+        throw group_leader();
+    planned.group_leader = true;
     return std::make_unique<NewSession>();
 }
 

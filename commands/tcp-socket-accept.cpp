@@ -184,6 +184,7 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
     tcp.no_delay = given.has("no-delay");
     invocation.next_program();
     invocation.planned().per_connection = true;
+    invocation.planned().group_leader = false; // each child is a new process
     return std::make_unique<Accept>(settings, std::move(tcp));
 }
 

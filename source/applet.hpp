@@ -42,6 +42,7 @@ struct PlannedChanges {
     std::string directory;          // the working directory inside the root; empty: unchanged
     bool look_again = false;        // a link only knows when it runs (envdir): search again then
     bool per_connection = false;    // a link runs the rest in a new process per connection (accept)
+    bool group_leader = false;      // a setsid link will have made this process one
 };
 
 // One applet's command line while it is being planned: options, then operands,

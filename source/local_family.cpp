@@ -144,6 +144,7 @@ std::unique_ptr<Step> plan_local_accept(Invocation& invocation, int type) {
     if (auto name = given.text("localname")) localname = std::string(*name);
     invocation.next_program();
     invocation.planned().per_connection = true;
+    invocation.planned().group_leader = false; // each child is a new process
     return std::make_unique<Accept>(settings, type, std::move(localname));
 }
 

@@ -117,8 +117,9 @@ class GroupLeader(StateTestCase):
                                      start_new_session=True)
 
     def test_second_setsid_in_a_chain(self):
-        # Known only when it runs: the first link made the process a leader.
+        # The first link will make the process a leader: refused while planning.
         self.case("setsid", ["setsid", "true"], status=FAILURE, fatal=self.MESSAGE)
+        self.assertStopsBeforeListen(["setsid", "setsid", "true"], FAILURE, "already a process group leader")
 
     def test_usage(self):
         self.case("setsid", [], status=USAGE, fatal="missing next program")
