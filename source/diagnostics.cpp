@@ -49,6 +49,10 @@ bool write_all(int fd, std::string_view text) {
     return true;
 }
 
+void write_output(std::string_view text) {
+    if (!write_all(STDOUT_FILENO, text)) throw system_error("standard output", errno);
+}
+
 MessageLine::MessageLine() {
     add(current_name).add(": ");
 }

@@ -93,6 +93,10 @@ void error(std::string_view subject, std::string_view detail);
 // Write all of TEXT to FD, retrying on EINTR and short writes; false on failure.
 bool write_all(int fd, std::string_view text);
 
+// What was asked for on standard output (a usage, a list): a failure to write
+// it all is a failure (111) naming standard output, not a silent success.
+void write_output(std::string_view text);
+
 // strerror's text without its allocation (translations): a spawned child may
 // not allocate. "unknown error" for a number the C library does not know.
 TOOLKIT_ON_FOREIGN_STACK const char* error_text(int err);

@@ -94,7 +94,7 @@ int install_links(const std::string& binary, const std::string& directory, bool 
         }
         report += progress_line(symbolic ? "symlinked" : "linked", target);
     }
-    write_all(STDOUT_FILENO, report);
+    write_output(report);
     return status;
 }
 

@@ -70,12 +70,10 @@ int multiplexer(int argc, char** argv) {
     bool lone = first == "--list" || first == "--help" || first == "--usage" || first == "-?" ||
                 first == "--version";
     if (lone && argc > 2) throw usage_error(std::string(first), "takes no arguments");
-    if (first == "--list") return write_all(STDOUT_FILENO, applet_list()), exit_success;
+    if (first == "--list") return write_output(applet_list()), exit_success;
     if (first == "--help" || first == "--usage" || first == "-?")
-        return write_all(STDOUT_FILENO, std::string(multiplexer_usage) + applet_list()),
-               exit_success;
-    if (first == "--version")
-        return write_all(STDOUT_FILENO, "toolkit " TOOLKIT_VERSION "\n"), exit_success;
+        return write_output(std::string(multiplexer_usage) + applet_list()), exit_success;
+    if (first == "--version") return write_output("toolkit " TOOLKIT_VERSION "\n"), exit_success;
     if (first == "--install")
         return install_command(
             std::span<char* const>(argv + 2, static_cast<std::size_t>(argc - 2)));
@@ -93,6 +91,10 @@ int dispatch(int argc, char** argv) {
     if (const AppletInfo* applet = find_applet(invoked))
         run_applet(*applet, std::span<char* const>(argv, static_cast<std::size_t>(argc)));
     if (invoked.starts_with("toolkit")) return multiplexer(argc, argv);
+    // Invoked as "" or "dir/": name what it was invoked as.
+    if (invoked.empty())
+        throw Failure(exit_not_found, "\"" + std::string(argc > 0 && argv[0] ? argv[0] : "") + "\"",
+                      "unknown applet (invoked by a name that is empty after its last '/')");
     throw unknown_applet(invoked);
 }
 

@@ -30,7 +30,7 @@ const OptionSpec* find_short(const CommandSyntax& syntax, char name) {
 }
 
 [[noreturn]] void print_usage(const CommandSyntax& syntax) {
-    write_all(STDOUT_FILENO, usage_text(syntax));
+    write_output(usage_text(syntax));
     throw EarlyExit{exit_success};
 }
 
@@ -77,7 +77,10 @@ Extent find_option_extent(const CommandSyntax& syntax, std::span<char* const> ar
             bool attached = word.find('=') != std::string_view::npos;
             // Boost would take "--=x" for an operand "x" or report no name at all.
             if (name.empty()) throw usage_error(std::string(word), "unknown option");
-            if (name == "help" || name == "usage") print_usage(syntax);
+            if (name == "help" || name == "usage") {
+                if (attached) throw usage_error("--" + std::string(name), "takes no value");
+                print_usage(syntax);
+            }
             const OptionSpec* spec = find_long(syntax, name);
             note(spec);
             bool value_apart = spec && spec->kind != OptionKind::flag && !attached;

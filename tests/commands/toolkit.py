@@ -76,6 +76,25 @@ class Listing(ToolkitTestCase):
         self.assertFatal(result, "toolkit", USAGE, "--bogus", "unknown option")
         self.assertEqual(result.stdout, "")
 
+    def test_output_that_cannot_be_written_is_111(self):
+        # A script reading --list or a usage must not get nothing with status 0.
+        for argv in ([TOOLKIT, "--list"], [TOOLKIT, "--version"], [TOOLKIT, "fdmove", "--help"]):
+            with self.subTest(argv=argv[1:]):
+                with open("/dev/full", "w") as full:
+                    result = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, text=True, timeout=20)
+                self.assertFatal(result, argv[1] if argv[1] == "fdmove" else "toolkit", FAILURE,
+                                 "standard output: No space left on device")
+        result = subprocess.run([TOOLKIT, "--help"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True, timeout=20, preexec_fn=lambda: os.close(1))
+        self.assertFatal(result, "toolkit", FAILURE, "standard output: Bad file descriptor")
+
+    def test_help_takes_no_value(self):
+        for option in ("--help=x", "--usage=x"):
+            with self.subTest(option=option):
+                result = run([TOOLKIT, "fdmove", option])
+                self.assertFatal(result, "fdmove", USAGE, f"{option.split('=')[0]}: takes no value")
+                self.assertEqual(result.stdout, "")
+
 
 class UnknownApplet(ToolkitTestCase):
     def test_misspelt_applet_gets_a_suggestion(self):
@@ -105,6 +124,13 @@ class UnknownApplet(ToolkitTestCase):
         # The multiplexer runs applets only; it is not a general exec wrapper.
         result = run([TOOLKIT, "/bin/true"])
         self.assertFatal(result, "toolkit", NOT_FOUND, "/bin/true: unknown applet")
+
+    def test_an_empty_invoked_name_is_named(self):
+        for argv0 in ("", "fdmove/"):
+            with self.subTest(argv0=argv0):
+                result = run([argv0, "--list"], executable=TOOLKIT)
+                self.assertFatal(result, "toolkit", NOT_FOUND, f'"{argv0}": unknown applet')
+                self.assertEqual(result.stdout, "")
 
     def test_unknown_invoked_name_is_127(self):
         with tempfile.TemporaryDirectory() as directory:

@@ -279,8 +279,7 @@ BOOST_AUTO_TEST_CASE(help_usage_and_question_mark_print_on_stdout) {
           {"test-applet", "-?"},
           {"test-applet", "-c", "--help", "prog"},
           {"test-applet", "-c?"},
-          {"test-applet", "--help", "--bogus"},
-          {"test-applet", "--help=x"}}) {
+          {"test-applet", "--help", "--bogus"}}) {
         BOOST_TEST_CONTEXT("arguments " << *(words.begin() + 1)) {
             int status = -1;
             std::string stderr_text;
@@ -296,6 +295,16 @@ BOOST_AUTO_TEST_CASE(help_usage_and_question_mark_print_on_stdout) {
             BOOST_TEST(status == 0);
             BOOST_TEST(out == usage_text(syntax));
             BOOST_TEST(stderr_text == "");
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(help_and_usage_take_no_value) {
+    for (const char* word : {"--help=x", "--usage="}) {
+        BOOST_TEST_CONTEXT(word) {
+            Failure failure = failure_of([&] { parse({"test-applet", word}); });
+            BOOST_TEST(failure.status() == exit_usage);
+            BOOST_TEST(failure.detail() == "takes no value");
         }
     }
 }
