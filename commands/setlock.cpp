@@ -10,7 +10,7 @@
 #include <string>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <vector>
+#include <unistd.h>
 
 namespace toolkit::applets {
 
@@ -33,14 +33,24 @@ const OptionSpec options[] = {
 constexpr int lowest_lock_fd = 10;
 
 UniqueFd open_above_low_numbers(const char* path, int flags, mode_t mode) {
-    std::vector<UniqueFd> held;
+    int held[lowest_lock_fd];
+    int count = 0;
     for (;;) {
-        UniqueFd placeholder(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        int placeholder = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
         // Out of descriptors (or no "/"): take what open gives.
-        if (!placeholder || placeholder.get() >= lowest_lock_fd) break;
-        held.push_back(std::move(placeholder));
+        if (placeholder < 0) break;
+        if (placeholder >= lowest_lock_fd) {
+            ::close(placeholder); // the number the file is opened on next
+            break;
+        }
+        held[count++] = placeholder;
     }
-    return UniqueFd(::open(path, flags, mode));
+    UniqueFd fd(::open(path, flags, mode));
+    int err = errno;
+    while (count > 0)
+        ::close(held[--count]);
+    errno = err;
+    return fd;
 }
 
 class TakeLock : public Step {

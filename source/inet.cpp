@@ -113,7 +113,12 @@ std::uint32_t InetAddress::scope() const {
 }
 
 bool InetAddress::is_wildcard() const {
-    if (family() == AF_INET6) return IN6_IS_ADDR_UNSPECIFIED(&v6(storage_).sin6_addr);
+    if (family() == AF_INET6) {
+        // ::ffff:0.0.0.0 is the IPv4 wildcard written as IPv6.
+        const in6_addr& address = v6(storage_).sin6_addr;
+        return IN6_IS_ADDR_UNSPECIFIED(&address) ||
+               (IN6_IS_ADDR_V4MAPPED(&address) && address.s6_addr32[3] == 0);
+    }
     return v4(storage_).sin_addr.s_addr == htonl(INADDR_ANY);
 }
 

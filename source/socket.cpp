@@ -51,7 +51,11 @@ std::string describe_local_address(const sockaddr_un& address, socklen_t length)
         }
         return name;
     }
-    return std::string(address.sun_path, strnlen(address.sun_path, size));
+    std::string path(address.sun_path, strnlen(address.sun_path, size));
+    // A relative path "@admin" is a file, not the abstract name "admin": written
+    // "./@admin", the same file, it cannot pass for one.
+    if (path.starts_with('@')) path.insert(0, "./");
+    return path;
 }
 
 } // namespace toolkit

@@ -453,6 +453,20 @@ class ClientNames(AcceptTestCase):
                 self.serve([ACCEPT] + chain + ["printenv", "UNIXREMOTEPATH"], path=path)
                 self.assertEqual(exchange(path, bind=bound), b"@" + tag.encode() + b"\\0admin\\\\x\n")
 
+    def test_a_file_named_like_an_abstract_name_is_told_apart(self):
+        # A client bound to the relative path "@<tag>" is not the abstract name
+        # "<tag>": announced as "./@<tag>", the same file.
+        tag = f"toolkit-accept-{os.getpid()}"
+        path = self.socket_path()
+        self.serve([ACCEPT, "printenv", "UNIXREMOTEPATH"], path=path)
+        here = os.getcwd()
+        os.chdir(self.dir)
+        try:
+            self.assertEqual(exchange(path, bind="@" + tag), b"./@" + tag.encode() + b"\n")
+        finally:
+            os.chdir(here)
+        self.assertEqual(exchange(path, bind=b"\0" + tag.encode()), b"@" + tag.encode() + b"\n")
+
     def test_names_cannot_forge_log_lines(self):
         self.assertRegex(self.dir, r"^[!-~]+$")  # so that only the client's part is escaped
         sock = self.socket_path()

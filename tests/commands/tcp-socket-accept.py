@@ -425,6 +425,11 @@ class Environment(AcceptTestCase):
         self.assertEqual(exchange("127.0.0.2", server.port), b"127.0.0.2\n")
         self.assertEqual(exchange("127.0.0.1", server.port), b"127.0.0.1\n")
 
+    def test_local_address_of_the_ipv4_wildcard_written_as_ipv6(self):
+        # ::ffff:0.0.0.0 is 0.0.0.0 too: the address connected to, never the wildcard.
+        server = self.serve([ACCEPT, "printenv", "TCPLOCALIP"], host="::ffff:0.0.0.0")
+        self.assertEqual(exchange("127.0.0.2", server.port), b"127.0.0.2\n")
+
     def test_localname(self):
         for option in [["-l", "gateway.example"], ["--localname=gateway.example"],
                        ["--localname", "gateway.example"], ["-lgateway.example"]]:

@@ -55,7 +55,9 @@ BOOST_AUTO_TEST_CASE(ipv4_mapped_is_written_as_ipv4) {
     BOOST_TEST(mapped.host() == "1.2.3.4");
     BOOST_TEST(mapped.describe() == "1.2.3.4 port 7");
     BOOST_TEST(host_of("::FFFF:7f00:1") == "127.0.0.1");
-    BOOST_TEST(!parse_inet_address("HOST", "::ffff:0.0.0.0", 0).is_wildcard());
+    // The kernel binds it as 0.0.0.0: every IPv4 address.
+    BOOST_TEST(parse_inet_address("HOST", "::ffff:0.0.0.0", 0).is_wildcard());
+    BOOST_TEST(!parse_inet_address("HOST", "::ffff:0.0.0.1", 0).is_wildcard());
 }
 
 // RFC 5952: lower case, no leading zeros, the longest run of two or more zero
