@@ -44,8 +44,8 @@ std::optional<std::string> read_file(const std::string& path) {
     }
 }
 
-template <typename Entry, typename Parse, typename Visit>
-void for_each_line(const std::string& path, Parse parse, Visit visit) {
+// VISIT(line) for each line of PATH until it returns true.
+template <typename Visit> void for_each_raw_line(const std::string& path, Visit visit) {
     auto content = read_file(path);
     if (!content) throw system_error(path, errno);
     std::string_view rest = *content;
@@ -53,9 +53,33 @@ void for_each_line(const std::string& path, Parse parse, Visit visit) {
         std::size_t end = rest.find('\n');
         std::string_view line = rest.substr(0, end);
         rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
-        if (std::optional<Entry> entry = parse(line))
-            if (visit(*entry)) return;
+        if (visit(line)) return;
     }
+}
+
+template <typename Entry, typename Parse, typename Visit>
+void for_each_line(const std::string& path, Parse parse, Visit visit) {
+    for_each_raw_line(path, [&](std::string_view line) {
+        std::optional<Entry> entry = parse(line);
+        return entry && visit(*entry);
+    });
+}
+
+// The first entry of FILE for NAME decides, as with the C library: one that
+// cannot be read stops the look-up (fail closed) instead of letting a later
+// line with the same name, perhaps uid 0, stand in for it.
+template <typename Entry, typename Parse>
+std::optional<Entry> first_entry_named(const std::string& file, std::string_view name,
+                                       Parse parse) {
+    std::optional<Entry> found;
+    for_each_raw_line(file, [&](std::string_view line) {
+        if (line.empty() || line[0] == '#' || line[0] == '+' || line[0] == '-') return false;
+        if (line.substr(0, line.find(':')) != name) return false;
+        found = parse(line);
+        if (!found) throw lookup_error(std::string(name), "its entry in " + file + " is malformed");
+        return true;
+    });
+    return found;
 }
 
 #ifdef TOOLKIT_FILES_ACCOUNTS
@@ -107,23 +131,11 @@ std::optional<GroupEntry> parse_group_line(std::string_view line) {
 }
 
 std::optional<Account> find_account_in(const std::string& passwd_file, std::string_view name) {
-    std::optional<Account> found;
-    for_each_line<Account>(passwd_file, parse_passwd_line, [&](Account& account) {
-        if (account.name != name) return false;
-        found = std::move(account);
-        return true;
-    });
-    return found;
+    return first_entry_named<Account>(passwd_file, name, parse_passwd_line);
 }
 
 std::optional<GroupEntry> find_group_in(const std::string& group_file, std::string_view name) {
-    std::optional<GroupEntry> found;
-    for_each_line<GroupEntry>(group_file, parse_group_line, [&](GroupEntry& group) {
-        if (group.name != name) return false;
-        found = std::move(group);
-        return true;
-    });
-    return found;
+    return first_entry_named<GroupEntry>(group_file, name, parse_group_line);
 }
 
 std::vector<gid_t> account_groups_in(const std::string& group_file, std::string_view name,

@@ -415,8 +415,9 @@ class StaticChroot(ToolkitTestCase):
     def test_unknown_names(self):
         result = self.inside(["/toolkit", "setuidgid", "stranger", "/bin/busybox", "id"])
         self.assertFatal(result, "setuidgid", FAILURE, "stranger: no such account in /etc/passwd")
+        # The first entry of a name decides: a malformed one stops the look-up (fail closed).
         result = self.inside(["/toolkit", "setuidgid", "broken", "/bin/busybox", "id"])
-        self.assertFatal(result, "setuidgid", FAILURE, "broken: no such account in /etc/passwd")
+        self.assertFatal(result, "setuidgid", FAILURE, "broken: its entry in /etc/passwd is malformed")
         result = self.inside(["/toolkit", "setuidgid", "-g", "strangers", "keeper", "/bin/busybox", "id"])
         self.assertFatal(result, "setuidgid", FAILURE, "strangers: no such group in /etc/group")
 

@@ -154,9 +154,23 @@ BOOST_AUTO_TEST_CASE(find_account_in_a_file) {
     BOOST_TEST_REQUIRE(last.has_value());
     BOOST_TEST(last->uid == 7u);
 
-    for (std::string absent : {"nobody", "nisuser", "+nisuser", "banned", "-banned", "broken",
-                               "negative", "ali", "alicex", "", "# a comment"})
+    for (std::string absent :
+         {"nobody", "nisuser", "+nisuser", "banned", "-banned", "ali", "alicex", "", "# a comment"})
         BOOST_TEST(!find_account_in(passwd.path, absent).has_value(), "found \"" << absent << "\"");
+    // A malformed entry for the name stops the look-up: no later line may stand in for it.
+    for (std::string bad : {"broken", "negative"}) {
+        Failure failure = failure_of([&] { find_account_in(passwd.path, bad); });
+        BOOST_TEST(failure.status() == exit_failure);
+        BOOST_TEST(failure.subject() == bad);
+        BOOST_TEST(failure.detail() == "its entry in " + passwd.path + " is malformed");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_malformed_first_entry_is_not_passed_over_for_root) {
+    TempFile passwd("alice:x:4294967295:2000::/:/bin/sh\nalice:x:0:0::/:/bin/sh\n");
+    BOOST_TEST(failure_of([&] { find_account_in(passwd.path, "alice"); }).status() == exit_failure);
+    TempFile group("g1:x:4294967295:\ng1:x:0:\n");
+    BOOST_TEST(failure_of([&] { find_group_in(group.path, "g1"); }).status() == exit_failure);
 }
 
 BOOST_AUTO_TEST_CASE(find_group_in_a_file) {
@@ -169,8 +183,10 @@ BOOST_AUTO_TEST_CASE(find_group_in_a_file) {
     auto last = find_group_in(group.path, "last");
     BOOST_TEST_REQUIRE(last.has_value());
     BOOST_TEST(last->gid == 30u);
-    for (std::string absent : {"nisgroup", "banned", "broken", "wheels", "whee", ""})
+    for (std::string absent : {"nisgroup", "banned", "wheels", "whee", ""})
         BOOST_TEST(!find_group_in(group.path, absent).has_value(), "found \"" << absent << "\"");
+    BOOST_TEST(failure_of([&] { find_group_in(group.path, "broken"); }).detail() ==
+               "its entry in " + group.path + " is malformed");
 }
 
 BOOST_AUTO_TEST_CASE(groups_of_an_account_from_a_file) {
