@@ -32,8 +32,9 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
     PlannedChanges& planned = invocation.planned();
     UniqueFd opened = open_in({planned.root, planned.directory}, directory, O_PATH | O_DIRECTORY);
     if (!opened) throw system_error(directory, errno);
-    // An O_PATH open needs no search permission; chdir(2) does.
-    if (::faccessat(opened.get(), "", X_OK, AT_EMPTY_PATH | AT_EACCESS) < 0)
+    // An O_PATH open needs no search permission; chdir(2) does, and so does
+    // looking up "." in it (faccessat with AT_EMPTY_PATH needs Linux 5.8).
+    if (!UniqueFd(::openat(opened.get(), ".", O_PATH | O_DIRECTORY | O_CLOEXEC)))
         throw system_error(directory, errno);
     if (directory.starts_with('/') || planned.directory.empty())
         planned.directory = directory;

@@ -37,8 +37,12 @@ UniqueFd open_above_low_numbers(const char* path, int flags, mode_t mode) {
     int count = 0;
     for (;;) {
         int placeholder = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        // Out of descriptors (or no "/"): take what open gives.
-        if (placeholder < 0) break;
+        // Out of descriptors (a limit of 10 or less), or no "/": give one
+        // back, so that the file gets the highest number there is.
+        if (placeholder < 0) {
+            if (count > 0) ::close(held[--count]);
+            break;
+        }
         if (placeholder >= lowest_lock_fd) {
             ::close(placeholder); // the number the file is opened on next
             break;

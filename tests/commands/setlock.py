@@ -91,6 +91,14 @@ class Holding(LockTestCase):
                               f"flock -n {self.lock} true && echo released || echo held"],
                   stdout="held\n")
 
+    def test_a_descriptor_limit_of_ten_or_less_still_takes_the_lock(self):
+        # No number from 10 up can be had: the lock takes the highest one there is.
+        for limit in ("10", "8"):
+            with self.subTest(limit=limit):
+                self.case("softlimit", ["-o", limit, "setlock", self.lock, "sh", "-c",
+                                        f"flock -n {self.lock} true && echo released || echo held"],
+                          stdout="held\n")
+
     def test_existing_file_is_kept(self):
         self.write("lock", "content\n", 0o640)
         self.case("setlock", ["-n", self.lock, "true"])
