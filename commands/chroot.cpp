@@ -6,7 +6,6 @@
 #include "fd.hpp"
 
 #include <cerrno>
-#include <climits>
 #include <fcntl.h>
 #include <string>
 #include <unistd.h>
@@ -42,12 +41,11 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
     if (!planned.root.empty()) {
         // Inside a new root, DIR's symbolic links and ".." resolve in that root,
         // which joining the paths as text would not do: ask the kernel where
-        // it found DIR. Without /proc, the joined text is the best there is.
-        char where[PATH_MAX];
-        std::string link = "/proc/self/fd/" + std::to_string(found.get());
-        ssize_t length = ::readlink(link.c_str(), where, sizeof where);
-        if (length > 0 && where[0] == '/' && static_cast<std::size_t>(length) < sizeof where)
-            seen.assign(where, static_cast<std::size_t>(length));
+        // it found DIR. Without /proc (or outside our own root), the joined
+        // text is the best there is.
+        std::string absolute = path_of(found.get());
+        if (!absolute.empty())
+            seen = std::move(absolute);
         else
             seen = planned.root + (seen.starts_with('/') ? "" : "/") + seen;
     }

@@ -4,6 +4,7 @@
 #include "diagnostics.hpp"
 
 #include <cerrno>
+#include <climits>
 #include <fcntl.h>
 #include <string>
 #include <sys/socket.h>
@@ -11,6 +12,20 @@
 #include <unistd.h>
 
 namespace toolkit {
+
+std::string path_of(int fd) {
+    char where[PATH_MAX];
+    std::string link = "/proc/self/fd/" + std::to_string(fd);
+    ssize_t length = ::readlink(link.c_str(), where, sizeof where);
+    if (length <= 0 || where[0] != '/' || static_cast<std::size_t>(length) >= sizeof where)
+        return {};
+    where[length] = '\0';
+    struct stat held, named;
+    if (::fstat(fd, &held) < 0 || ::stat(where, &named) < 0 || held.st_dev != named.st_dev ||
+        held.st_ino != named.st_ino)
+        return {};
+    return std::string(where, static_cast<std::size_t>(length));
+}
 
 std::string descriptor_name(int fd) {
     return "descriptor " + std::to_string(fd);

@@ -35,6 +35,11 @@ bool fd_is_open(int fd);
 // "descriptor N": how messages name a descriptor.
 std::string descriptor_name(int fd);
 
+// The absolute path by which this process reaches the file FD holds, from
+// /proc/self/fd, and only if that path leads back to the same file: not for
+// a file outside our root or deleted, nor without /proc. Empty otherwise.
+std::string path_of(int fd);
+
 // Make FROM available as TO for the next program: TO is inheritable afterwards.
 // With COPY, FROM stays open; otherwise it is closed. TO == FROM keeps the
 // descriptor and only clears its close-on-exec flag. Throws naming the

@@ -5,7 +5,6 @@
 #include "diagnostics.hpp"
 
 #include <cerrno>
-#include <climits>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/netlink.h>
@@ -129,15 +128,11 @@ SocketNode::SocketNode(std::string_view path) : path_(path) {
     directory_inode_ = held.st_ino;
     // The undo reopens the directory by name, perhaps after a later link has
     // changed the working directory: a relative name would then lead elsewhere.
+    // Without such a name (no /proc, a directory outside our root) the
+    // relative one stays: right unless a later link changes directory.
     if (!directory_path_.starts_with('/')) {
-        char where[PATH_MAX];
-        std::string link = "/proc/self/fd/" + std::to_string(directory_.get());
-        ssize_t length = ::readlink(link.c_str(), where, sizeof where);
-        if (length > 0 && where[0] == '/' && static_cast<std::size_t>(length) < sizeof where) {
-            directory_path_.assign(where, static_cast<std::size_t>(length));
-        } else if (::getcwd(where, sizeof where)) { // no /proc (an early initramfs)
-            directory_path_ = std::string(where) + "/" + directory_path_;
-        }
+        std::string absolute = path_of(directory_.get());
+        if (!absolute.empty()) directory_path_ = std::move(absolute);
     }
 }
 

@@ -6,6 +6,8 @@
 
 #include "support.hpp"
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <string>
@@ -223,4 +225,22 @@ BOOST_AUTO_TEST_CASE(file_kind_names_what_fstat_sees) {
     BOOST_TEST(file_kind(S_IFLNK | 0777) == "a symbolic link");
     BOOST_TEST(file_kind(S_IFBLK | 0600) == "a block device");
     BOOST_TEST(file_kind(0) == "a file of an unknown kind");
+}
+
+BOOST_AUTO_TEST_CASE(path_of_a_descriptor_leads_back_to_its_file) {
+    TempDir dir;
+    std::string sub = dir.path + "/sub";
+    BOOST_TEST_REQUIRE(::mkdir(sub.c_str(), 0755) == 0);
+    UniqueFd held(::open(sub.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    BOOST_TEST_REQUIRE(held.get() >= 0);
+    char real[PATH_MAX];
+    BOOST_TEST_REQUIRE(::realpath(sub.c_str(), real) != nullptr);
+    BOOST_TEST(path_of(held.get()) == std::string(real));
+    // Gone from where it was ("... (deleted)"): no name leads back to it.
+    BOOST_TEST_REQUIRE(::rmdir(sub.c_str()) == 0);
+    BOOST_TEST(path_of(held.get()).empty());
+    // Another directory in its place: the name leads elsewhere, so none either.
+    BOOST_TEST_REQUIRE(::mkdir(sub.c_str(), 0755) == 0);
+    BOOST_TEST(path_of(held.get()).empty());
+    BOOST_TEST(path_of(-1).empty());
 }
