@@ -91,7 +91,8 @@ std::unique_ptr<Step> plan(Invocation& invocation) {
             "--local-port", plan.remote.family() == AF_INET6 ? "::" : "0.0.0.0", local_port);
     }
     // A scoped link-local --local-address names the interface for both ends.
-    if (plan.remote.lacks_scope() && !(plan.local && plan.local->scope() != 0))
+    if (plan.remote.lacks_scope() &&
+        !(plan.local && plan.local->is_link_local() && plan.local->scope() != 0))
         throw scope_needed("HOST", host);
     invocation.next_program();
     return std::make_unique<TcpConnect>(plan);

@@ -70,7 +70,7 @@ std::uint32_t parse_scope(std::string_view subject, std::string_view scope) {
 } // namespace
 
 Failure scope_needed(std::string_view subject, std::string_view host) {
-    std::string text(host);
+    std::string text(host.substr(0, host.find('%'))); // "fe80::1%0": no scope either
     return usage_error(std::string(subject),
                        text + " is link-local: give its interface (such as " + text + "%eth0)");
 }
@@ -126,8 +126,8 @@ bool InetAddress::is_v4_mapped() const {
     return family() == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&v6(storage_).sin6_addr);
 }
 
-bool InetAddress::lacks_scope() const {
-    if (family() != AF_INET6 || scope() != 0) return false;
+bool InetAddress::is_link_local() const {
+    if (family() != AF_INET6) return false;
     const in6_addr& address = v6(storage_).sin6_addr;
     return IN6_IS_ADDR_LINKLOCAL(&address) || IN6_IS_ADDR_MC_LINKLOCAL(&address) ||
            IN6_IS_ADDR_MC_NODELOCAL(&address);

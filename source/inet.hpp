@@ -31,8 +31,10 @@ class InetAddress {
     // An IPv4 address written as IPv6 (::ffff:a.b.c.d): only IPv4 traffic reaches it.
     bool is_v4_mapped() const;
     // An IPv6 link-local (fe80::/10) or link- or interface-local multicast
-    // address without a scope: the kernel cannot tell which interface it means.
-    bool lacks_scope() const;
+    // address: one that means something only on one interface.
+    bool is_link_local() const;
+    // Such an address without a scope: the kernel cannot tell which interface it means.
+    bool lacks_scope() const { return is_link_local() && scope() == 0; }
 
     // How UCSPI writes the address, without port or scope: a dotted quad for
     // IPv4 and for an IPv4-mapped IPv6 address, RFC 5952 text for IPv6.

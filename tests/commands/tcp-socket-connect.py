@@ -317,6 +317,9 @@ class ConnectTest(ToolkitTestCase):
                   fatal="HOST: fe80::1 is link-local: give its interface (such as fe80::1%eth0)")
         self.case(APPLET, ["--local-address", "fe80::2", "fe80::1%lo", "22", "true"], status=USAGE,
                   fatal="--local-address: fe80::2 is link-local: give its interface")
+        # A scope on a local address that is not link-local names no interface for HOST.
+        self.case(APPLET, ["--local-address", "::1%lo", "fe80::1", "22", "true"], status=USAGE,
+                  fatal="HOST: fe80::1 is link-local")
         self.case(APPLET, ["--timeout", "1", "127.0.0.1", "80", "true"], status=USAGE,
                   fatal=("timeout", "unknown option"))
 

@@ -226,6 +226,9 @@ class TcpListenTest(ToolkitTestCase):
             with self.subTest(host=host):
                 self.case(APPLET, [host, "0", "true"], status=USAGE,
                           fatal=f"HOST: {host} is link-local: give its interface (such as {host}%eth0)")
+        # Scope 0 is no interface either; the example drops it.
+        self.case(APPLET, ["fe80::1%0", "0", "true"], status=USAGE,
+                  fatal="HOST: fe80::1 is link-local: give its interface (such as fe80::1%eth0)")
         lo = socket.if_nametoindex("lo")
         self.case(APPLET, ["--free-bind", "--bind-to-device", "lo", "fe80::1", "0", PYTHON, "-c",
                            "import socket; print(socket.socket(fileno=3).getsockname()[::3])"],
