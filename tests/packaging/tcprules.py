@@ -15,6 +15,7 @@ CONVERTER = os.path.join(SOURCE_DIR, "packaging", "tcprules-to-rules")
 
 # Written least specific first on purpose: tcpserver picks the most specific anyway.
 TCPRULES = """# a comment
+  # an indented comment
 :deny
 10.:allow,LIMIT="5"
 10.1.:deny
