@@ -148,13 +148,23 @@ class ConnectTest(ToolkitTestCase):
                            "printenv", "TCPLOCALIP"], stdout="127.0.0.2\n")
         wait_for(lambda: len(server.peers) >= 2, "both connections accepted")
         self.assertEqual([peer[0] for peer in server.peers], ["127.0.0.2"] * 2)
-        port = free_port()
-        self.case(APPLET, ["--local-port", str(port), "127.0.0.1", str(server.port), "printenv", "TCPLOCALPORT"],
-                  stdout=f"{port}\n")
-        port = free_port("::1")
+        # A fresh local port for each invocation form: the first form's
+        # connection may linger in TIME_WAIT with the very same four-tuple,
+        # which connect(2) may not reuse within the same second.
+        ports = {}
+
+        def from_port(host, argv):
+            def args(form):
+                ports[form] = free_port(host)
+                return ["--local-port", str(ports[form])] + argv
+            return args
+
+        self.case(APPLET, from_port("127.0.0.1", ["127.0.0.1", str(server.port), "printenv", "TCPLOCALPORT"]),
+                  then=lambda result, form: self.assertEqual(result.stdout, f"{ports[form]}\n"))
         server6 = self.server(socket.AF_INET6, "::1")
-        self.case(APPLET, ["--local-address", "::1", "--local-port", str(port), "::1", str(server6.port),
-                           "printenv", "TCPLOCALIP", "TCPLOCALPORT"], stdout=f"::1\n{port}\n")
+        self.case(APPLET, from_port("::1", ["--local-address", "::1", "::1", str(server6.port),
+                                           "printenv", "TCPLOCALIP", "TCPLOCALPORT"]),
+                  then=lambda result, form: self.assertEqual(result.stdout, f"::1\n{ports[form]}\n"))
 
     def test_local_port_of_a_connection_in_time_wait(self):
         # A connection from PORT that this side closed first lingers in TIME_WAIT;
