@@ -169,21 +169,27 @@ class ConnectTest(ToolkitTestCase):
     def test_local_port_of_a_connection_in_time_wait(self):
         # A connection from PORT that this side closed first lingers in TIME_WAIT;
         # giving PORT again must work (SO_REUSEADDR; tcpclient -p fails here).
-        port = free_port()
-        with socket.socket() as listener, socket.socket() as client:
-            listener.bind(("127.0.0.1", 0))
-            listener.listen(1)
-            client.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            client.bind(("127.0.0.1", port))
-            client.connect(listener.getsockname())
-            accepted, _ = listener.accept()
-            client.close()
-            accepted.close()
-        wait_for(lambda: f":{port} " in run(["ss", "-tanH", "state", "time-wait"]).stdout,
-                 "the first connection in TIME_WAIT")
+        # A fresh port for each invocation form: reusing one against the same
+        # server would meet the first form's own TIME_WAIT four-tuple.
         server = self.server()
-        self.case(APPLET, ["--local-port", str(port), "127.0.0.1", str(server.port),
-                           "printenv", "TCPLOCALPORT"], stdout=f"{port}\n")
+        ports = {}
+
+        def args(form):
+            port = ports[form] = free_port()
+            with socket.socket() as listener, socket.socket() as client:
+                listener.bind(("127.0.0.1", 0))
+                listener.listen(1)
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                client.bind(("127.0.0.1", port))
+                client.connect(listener.getsockname())
+                accepted, _ = listener.accept()
+                client.close()
+                accepted.close()
+            wait_for(lambda: f":{port} " in run(["ss", "-tanH", "state", "time-wait"]).stdout,
+                     "the first connection in TIME_WAIT")
+            return ["--local-port", str(port), "127.0.0.1", str(server.port), "printenv", "TCPLOCALPORT"]
+
+        self.case(APPLET, args, then=lambda result, form: self.assertEqual(result.stdout, f"{ports[form]}\n"))
 
     def test_connect_timeout_that_is_not_reached(self):
         server = self.server()
